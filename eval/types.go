@@ -1,0 +1,134 @@
+// Package eval defines what an evaluation is: suites, cases, the settings
+// grid, checks and their outcomes. It loads suites from YAML with exact
+// file:line:col errors, expands them into trials, and scores samples. It
+// imports nothing of promptgrid's and calls no API (judge checks reach a model
+// through the Judge interface that callers provide).
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Sample is one model answer as checks see it.
+type Sample struct {
+	Text         string
+	Reasoning    string
+	FinishReason string
+	ToolCalls    []ToolCall
+	Usage        *Usage   // nil when the API reported no usage
+	Cost         *float64 // USD; nil when unknown
+	Latency      *time.Duration
+	TTFT         *time.Duration // streaming only
+	TTFO         *time.Duration // streaming only
+	Vars         map[string]any // the case's template variables
+	// Err is non-empty when the request failed; every check then fails.
+	Err string
+}
+
+// Usage is token accounting for one sample.
+type Usage struct {
+	Prompt     int
+	Completion int
+	Thinking   int
+}
+
+// ToolCall is a tool call the model made.
+type ToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// Outcome is the result of one check on one sample.
+type Outcome struct {
+	Check  string  `json:"check"`
+	Pass   bool    `json:"pass"`
+	Reason string  `json:"reason,omitempty"`
+	Weight float64 `json:"weight,omitempty"`
+}
+
+// Check is a compiled expected-output check.
+type Check interface {
+	// Name describes the check for reports, e.g. `contains "Paris"`.
+	Name() string
+	// Eval scores one sample. A failing outcome carries a reason a person
+	// can act on ("expected to contain \"Paris\"; got \"Lyon is...\"").
+	Eval(ctx context.Context, s Sample) Outcome
+}
+
+// Message is one chat message of a case.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// GridAxis is one dimension of the settings grid: a dotted task-field path
+// (e.g. "settings.thinkingLevel") and its values.
+type GridAxis struct {
+	Path   string
+	Values []any
+}
+
+// Trial is one unit of work: a case in one grid cell and variant with one
+// seed replicate. It becomes one API task with NumberResults results.
+type Trial struct {
+	// Key identifies the trial across runs: a hash of the canonical request
+	// (without taskUUID) plus case id, cell and variant.
+	Key    string
+	CaseID string
+	Tags   []string
+	// Cell is the canonical label of the grid cell, e.g.
+	// "settings.thinkingLevel=low settings.temperature=0.2"; "" without a grid.
+	Cell       string
+	CellValues map[string]any
+	Variant    string
+	Replicate  int
+	Seed       int64
+	// NumberResults is how many samples the task yields.
+	NumberResults int
+	// Request is the native textInference task without taskType and
+	// taskUUID: model, messages, settings, seed, numberResults,
+	// deliveryMethod, includeCost, includeUsage and any other field.
+	Request map[string]any
+	// RequestHash is a hash of the canonical JSON of Request.
+	RequestHash string
+	// Transport is "native" (default) or "openai" (chat completions).
+	Transport string
+	Vars      map[string]any
+	Case      *Case
+}
+
+// Pricing is USD per one million tokens.
+type Pricing struct {
+	Input    float64 `json:"input"`
+	Output   float64 `json:"output"`
+	Thinking float64 `json:"thinking"` // 0 = priced as output
+}
+
+// Cost prices a usage.
+func (p Pricing) Cost(prompt, completion, thinking int) float64 {
+	th := p.Thinking
+	if th == 0 {
+		th = p.Output
+	}
+	visible := completion - thinking
+	if visible < 0 {
+		visible = 0
+	}
+	return (float64(prompt)*p.Input + float64(visible)*p.Output + float64(thinking)*th) / 1e6
+}
+
+// DefaultPricing is Runware's published price for Kimi K2.6 (USD per 1M
+// tokens; thinking tokens priced as output).
+var DefaultPricing = Pricing{Input: 0.90, Output: 4.20}
+
+// Limits are the suite's pacing and budget limits; flags override them.
+type Limits struct {
+	Rate            float64       // requests per second; 0 = unlimited
+	Concurrency     int           // in-flight cap; 0 = default
+	MaxCost         float64       // USD; 0 = no cap
+	Timeout         time.Duration // per request; 0 = default
+	TokensPerMinute int           // 0 = no cap
+}

@@ -1,0 +1,202 @@
+// Package journal defines the run journal: one JSON line per sample, written by
+// the runner as results arrive and read by reports, resume, re-scoring and
+// compare. It is the contract between the stages of promptgrid.
+package journal
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/promptgrid/promptgrid/eval"
+)
+
+// Version is the schema version written in every record's "v" field.
+const Version = 1
+
+// Record is one sample: one result of one trial attempt that reached a
+// terminal state (success or final error).
+type Record struct {
+	V         int    `json:"v"`
+	RunID     string `json:"runId"`
+	Suite     string `json:"suite"`
+	SuiteHash string `json:"suiteHash"`
+
+	CaseID      string         `json:"caseId"`
+	Tags        []string       `json:"tags,omitempty"`
+	Cell        string         `json:"cell"`
+	CellValues  map[string]any `json:"cellValues,omitempty"`
+	Variant     string         `json:"variant,omitempty"`
+	Seed        int64          `json:"seed"`
+	Replicate   int            `json:"replicate"`
+	ResultIndex int            `json:"resultIndex"`
+	Results     int            `json:"numberResults"`
+	TrialKey    string         `json:"trialKey"`
+	TaskUUID    string         `json:"taskUUID,omitempty"`
+	RequestHash string         `json:"requestHash"`
+	Model       string         `json:"model,omitempty"`
+	Delivery    string         `json:"deliveryMethod"`
+	Transport   string         `json:"transport,omitempty"`
+	Vars        map[string]any `json:"vars,omitempty"`
+
+	Timings Timings `json:"timings"`
+
+	Text         string          `json:"text"`
+	Reasoning    string          `json:"reasoning,omitempty"`
+	FinishReason string          `json:"finishReason,omitempty"`
+	ToolCalls    []eval.ToolCall `json:"toolCalls,omitempty"`
+	Usage        *Usage          `json:"usage,omitempty"`
+	Cost         *float64        `json:"cost,omitempty"`
+	// CostEstimated is true when Cost was computed from the price table
+	// because the API sent none.
+	CostEstimated bool `json:"costEstimated,omitempty"`
+
+	Error    *Error `json:"error,omitempty"`
+	Attempts int    `json:"attempts"`
+	// Retried marks a trial re-run by --retry-errors.
+	Retried bool `json:"retried,omitempty"`
+	// Cached marks a sample served from the response cache (no API call).
+	Cached bool `json:"cached,omitempty"`
+
+	Checks []eval.Outcome `json:"checks,omitempty"`
+	Pass   bool           `json:"pass"`
+	Score  float64        `json:"score"`
+}
+
+// Usage is token accounting as the API reported it.
+type Usage struct {
+	Prompt     int `json:"prompt"`
+	Completion int `json:"completion"`
+	Total      int `json:"total"`
+	Thinking   int `json:"thinking"`
+}
+
+// Visible is the number of completion tokens that are not thinking tokens.
+func (u Usage) Visible() int { return u.Completion - u.Thinking }
+
+// Error is a failed sample's error, as the API or the transport reported it.
+type Error struct {
+	Class      string `json:"class"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message"`
+	Parameter  string `json:"parameter,omitempty"`
+	HTTPStatus int    `json:"httpStatus,omitempty"`
+}
+
+// Timings holds the wall-clock time the trial was first scheduled and the
+// offsets, in milliseconds from that moment, of each measured event of the
+// attempt that produced the sample. Absent events are nil. Derived latencies
+// (DESIGN §5) are stored too so that readers need not recompute them.
+type Timings struct {
+	Scheduled time.Time `json:"scheduled"`
+	// Offsets from Scheduled, in milliseconds, of the final attempt.
+	AttemptScheduled *float64 `json:"attemptScheduledMs,omitempty"`
+	Admitted         *float64 `json:"admittedMs,omitempty"`
+	Dispatched       *float64 `json:"dispatchedMs,omitempty"`
+	FirstByte        *float64 `json:"firstByteMs,omitempty"`
+	FirstReasoning   *float64 `json:"firstReasoningMs,omitempty"`
+	FirstText        *float64 `json:"firstTextMs,omitempty"`
+	LastDelta        *float64 `json:"lastDeltaMs,omitempty"`
+	Done             *float64 `json:"doneMs,omitempty"`
+
+	// TTFT = first delta of any kind - dispatched (streaming only).
+	TTFT *float64 `json:"ttftMs,omitempty"`
+	// TTFO = first text delta - dispatched (streaming only).
+	TTFO *float64 `json:"ttfoMs,omitempty"`
+	// E2E = done - dispatched, on the successful attempt.
+	E2E *float64 `json:"e2eMs,omitempty"`
+	// Queue = dispatched - scheduled (of the final attempt).
+	Queue *float64 `json:"queueMs,omitempty"`
+	// ToSuccess = done - first scheduled, retries and backoff included.
+	ToSuccess *float64 `json:"toSuccessMs,omitempty"`
+	// Late is how far behind its intended send time an open-loop arrival
+	// was dispatched; nil in closed-loop runs.
+	Late *float64 `json:"lateMs,omitempty"`
+}
+
+// Ms converts a duration into a pointer to milliseconds, for Timings fields.
+func Ms(d time.Duration) *float64 {
+	v := float64(d) / float64(time.Millisecond)
+	return &v
+}
+
+// Terminal reports whether the record ends its trial: every record is
+// terminal unless its error is transient and the run was interrupted before
+// the retry budget was spent (then the trial is run again on resume).
+func (r *Record) Terminal() bool { return r.Error == nil || !r.Error.Interrupted() }
+
+// Interrupted reports whether the error was caused by the run stopping
+// (cancellation), not by the API.
+func (e *Error) Interrupted() bool { return e.Class == "interrupted" }
+
+// Sample converts the record into the input of eval checks, for scoring and
+// re-scoring.
+func (r *Record) Sample() eval.Sample {
+	s := eval.Sample{
+		Text:         r.Text,
+		Reasoning:    r.Reasoning,
+		FinishReason: r.FinishReason,
+		ToolCalls:    r.ToolCalls,
+		Cost:         r.Cost,
+		Vars:         r.Vars,
+	}
+	if r.Usage != nil {
+		s.Usage = &eval.Usage{Prompt: r.Usage.Prompt, Completion: r.Usage.Completion, Thinking: r.Usage.Thinking}
+	}
+	s.Latency = dur(r.Timings.E2E)
+	s.TTFT = dur(r.Timings.TTFT)
+	s.TTFO = dur(r.Timings.TTFO)
+	if r.Error != nil {
+		s.Err = r.Error.Class + ": " + r.Error.Message
+		if r.Error.Code != "" {
+			s.Err = r.Error.Class + ": " + r.Error.Code + ": " + r.Error.Message
+		}
+	}
+	return s
+}
+
+func dur(ms *float64) *time.Duration {
+	if ms == nil {
+		return nil
+	}
+	d := time.Duration(*ms * float64(time.Millisecond))
+	return &d
+}
+
+// Meta is run.json: what ran, with which flags, and why it stopped.
+type Meta struct {
+	RunID      string            `json:"runId"`
+	Suite      string            `json:"suite"`
+	SuitePath  string            `json:"suitePath"`
+	SuiteHash  string            `json:"suiteHash"`
+	Version    string            `json:"version"`
+	Flags      map[string]string `json:"flags,omitempty"`
+	Endpoint   string            `json:"endpoint,omitempty"`
+	Simulated  bool              `json:"simulated,omitempty"`
+	Started    time.Time         `json:"started"`
+	Ended      time.Time         `json:"ended,omitzero"`
+	StopReason string            `json:"stopReason,omitempty"`
+	StopDetail string            `json:"stopDetail,omitempty"`
+	Trials     int               `json:"trials"`
+	Samples    int               `json:"samples"`
+	Shard      string            `json:"shard,omitempty"`
+	Merged     []string          `json:"merged,omitempty"`
+}
+
+// Stop reasons recorded in Meta.StopReason.
+const (
+	StopCompleted   = "completed"
+	StopInterrupted = "interrupted"
+	StopBudget      = "budget"
+	StopFatalAPI    = "fatal API error"
+	StopDeadline    = "deadline"
+	StopRunning     = "running"
+)
+
+// MarshalLine encodes a record as one JSON line ending in '\n'.
+func MarshalLine(r *Record) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
