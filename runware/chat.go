@@ -1,0 +1,172 @@
+package runware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// chatRequest is an OpenAI Chat Completions request as Runware's
+// /v1/chat/completions accepts it (reference §8).
+type chatRequest struct {
+	Model               string          `json:"model"`
+	Messages            []Message       `json:"messages"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens,omitempty"`
+	Stop                []string        `json:"stop,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+	N                   int             `json:"n,omitempty"`
+	Tools               []chatTool      `json:"tools,omitempty"`
+	ToolChoice          any             `json:"tool_choice,omitempty"`
+	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
+	ResponseFormat      *responseFormat `json:"response_format,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
+}
+
+// chatTool is an OpenAI function tool.
+type chatTool struct {
+	Type     string       `json:"type"`
+	Function chatFunction `json:"function"`
+}
+
+// chatFunction describes one function a model may call.
+type chatFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+// chatNamedChoice forces one function: {"type":"function","function":{"name":...}}.
+type chatNamedChoice struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+// responseFormat asks for JSON output.
+type responseFormat struct {
+	Type string `json:"type"`
+}
+
+// streamOptions asks for a final usage chunk in a stream.
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// chatRequestFor maps a native task onto a chat completions request.
+// Fields with no OpenAI counterpart (topK, minP, repetitionPenalty,
+// promptCacheKey, includeCost, includeUsage, webhookURL) are not sent;
+// inputs and non-function tools cannot be expressed and are refused.
+func chatRequestFor(task Task) (chatRequest, error) {
+	req := chatRequest{Model: task.Model, Seed: task.Seed, N: task.NumberResults}
+	if task.Inputs != nil && (len(task.Inputs.Images) > 0 || len(task.Inputs.Videos) > 0) {
+		return req, errors.New("runware: Chat does not map media inputs; use the native API")
+	}
+	s := task.Settings
+	if s == nil {
+		s = &Settings{}
+	}
+	if s.SystemPrompt != "" {
+		req.Messages = append(req.Messages, Message{Role: "system", Content: s.SystemPrompt})
+	}
+	req.Messages = append(req.Messages, task.Messages...)
+	req.Temperature, req.TopP = s.Temperature, s.TopP
+	req.FrequencyPenalty, req.PresencePenalty = s.FrequencyPenalty, s.PresencePenalty
+	req.MaxCompletionTokens, req.Stop = s.MaxTokens, s.StopSequences
+	// Undocumented mapping (our choice): Runware documents no correspondence
+	// between settings.thinkingLevel and reasoning_effort; its Dify plugin
+	// offers reasoning_effort low|medium|high for reasoning models. xhigh has
+	// no OpenAI value and becomes high; none (the default) sends nothing.
+	switch s.ThinkingLevel {
+	case "low", "medium", "high":
+		req.ReasoningEffort = s.ThinkingLevel
+	case "xhigh":
+		req.ReasoningEffort = "high"
+	case "", "none":
+	default:
+		return req, fmt.Errorf("runware: thinkingLevel %q has no reasoning_effort mapping", s.ThinkingLevel)
+	}
+	if strings.EqualFold(task.OutputFormat, "JSON") {
+		req.ResponseFormat = &responseFormat{Type: "json_object"}
+	}
+	for _, tl := range task.Tools {
+		if tl.Type != "" && tl.Type != "function" {
+			return req, fmt.Errorf("runware: tool %q of type %q has no OpenAI chat equivalent", tl.Name, tl.Type)
+		}
+		req.Tools = append(req.Tools, chatTool{Type: "function",
+			Function: chatFunction{Name: tl.Name, Description: tl.Description, Parameters: tl.Schema}})
+	}
+	if tc := task.ToolChoice; tc != nil {
+		switch tc.Type {
+		case "auto", "none":
+			req.ToolChoice = tc.Type
+		case "any":
+			req.ToolChoice = "required"
+		case "tool":
+			if tc.Name == "" {
+				return req, errors.New("runware: toolChoice type tool needs a name")
+			}
+			named := chatNamedChoice{Type: "function"}
+			named.Function.Name = tc.Name
+			req.ToolChoice = named
+		default:
+			return req, fmt.Errorf("runware: unknown toolChoice type %q", tc.Type)
+		}
+	}
+	if task.DeliveryMethod == DeliveryStream {
+		req.Stream = true
+		req.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	return req, nil
+}
+
+// Chat sends one task through the OpenAI-compatible endpoint
+// POST {endpoint}/chat/completions (streamed when task.DeliveryMethod is
+// "stream") and maps the answer into a Response: one Result per choice in
+// index order, with text, reasoning, finishReason and tool calls. The usage
+// of the whole completion is attached to the first result only, because
+// OpenAI reports it once for all choices. Failures are in Response.Err; the
+// returned error is only for a task the endpoint cannot express or a context
+// cancelled before sending.
+func (c *Client) Chat(ctx context.Context, task Task) (*Response, error) {
+	if task.TaskUUID == "" {
+		task.TaskUUID = NewTaskUUID()
+	}
+	if task.TaskType == "" {
+		task.TaskType = TaskTextInference
+	}
+	req, err := chatRequestFor(task)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("runware: not sent: %w", err)
+	}
+	resp := &Response{TaskUUID: task.TaskUUID}
+	resps := []*Response{resp}
+	url := strings.TrimRight(c.endpoint, "/") + "/chat/completions"
+	accept := "application/json"
+	if req.Stream {
+		accept = "text/event-stream"
+	}
+	ex, terr := c.send(ctx, url, req, accept)
+	if terr != nil {
+		failAll(resps, terr, ex)
+		c.redactResponse(resp)
+		return resp, nil
+	}
+	if isEventStream(ex) {
+		c.readChatStream(ctx, task, resp, ex)
+	} else {
+		c.readChatJSON(ctx, task, resp, ex)
+	}
+	c.redactResponse(resp)
+	return resp, nil
+}

@@ -1,0 +1,263 @@
+package runware
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Defaults for async polling. The TypeScript SDK polls for up to 20 minutes;
+// one second between polls is the lower end of the docs' "1-2 second" advice.
+const (
+	DefaultPollInterval = time.Second
+	DefaultPollTimeout  = 20 * time.Minute
+)
+
+// maxBodyBytes bounds a non-streamed response body so a runaway server cannot
+// exhaust memory; 64 MiB is far above N=4 results of 49,152 tokens each.
+const maxBodyBytes = 64 << 20
+
+// userAgent identifies the client; Runware documents no required value.
+const userAgent = "promptgrid-runware/1"
+
+// Client talks to Runware's native task API and its OpenAI-compatible chat
+// endpoint. It is safe for concurrent use.
+type Client struct {
+	apiKey       string
+	endpoint     string
+	http         *http.Client
+	pollInterval time.Duration
+	pollTimeout  time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// NewClient returns a client that authenticates with apiKey as a bearer token.
+func NewClient(apiKey string, opts ...Option) *Client {
+	c := &Client{
+		apiKey:       apiKey,
+		endpoint:     DefaultEndpoint,
+		http:         &http.Client{},
+		pollInterval: DefaultPollInterval,
+		pollTimeout:  DefaultPollTimeout,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// WithEndpoint sets the native endpoint (default DefaultEndpoint). The chat
+// endpoint is derived from it by appending "/chat/completions".
+func WithEndpoint(url string) Option { return func(c *Client) { c.endpoint = url } }
+
+// WithHTTPClient sets the HTTP client used for every request. Its Timeout, if
+// any, applies to whole requests including streams.
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) {
+		if h != nil {
+			c.http = h
+		}
+	}
+}
+
+// WithPollInterval sets the pause between getResponse polls of async tasks.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.pollInterval = d
+		}
+	}
+}
+
+// WithPollTimeout sets how long async tasks are polled, counted from the
+// acknowledgement, before they fail with ClassTimeout.
+func WithPollTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.pollTimeout = d
+		}
+	}
+}
+
+// NewTaskUUID returns a fresh random UUID (version 4) for a task.
+func NewTaskUUID() string { return uuid.NewString() }
+
+// Do sends tasks (all with the same DeliveryMethod; "" means sync) in one HTTP
+// request (a stream request carries exactly one task) and returns one
+// *Response per task, in the order of tasks. Results are matched to tasks by
+// taskUUID, never by array order. A task without TaskUUID gets a fresh one and
+// a task without TaskType becomes textInference (in Do's copy; Response.TaskUUID
+// tells the caller). Every API or transport failure is reported in
+// Response.Err with its Class set; the returned error only reports misuse (no
+// tasks, mixed or unknown delivery methods, more than one stream task,
+// duplicate taskUUIDs) or a context cancelled before sending.
+func (c *Client) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
+	if len(tasks) == 0 {
+		return nil, errors.New("runware: Do called without tasks")
+	}
+	method := normDelivery(tasks[0].DeliveryMethod)
+	own := make([]Task, len(tasks))
+	seen := make(map[string]bool, len(tasks))
+	for i, t := range tasks {
+		if m := normDelivery(t.DeliveryMethod); m != method {
+			return nil, fmt.Errorf("runware: task %d has deliveryMethod %q, task 0 has %q: one request carries one delivery method", i, t.DeliveryMethod, tasks[0].DeliveryMethod)
+		}
+		if t.TaskUUID == "" {
+			t.TaskUUID = NewTaskUUID()
+		}
+		if t.TaskType == "" {
+			t.TaskType = TaskTextInference
+		}
+		if seen[t.TaskUUID] {
+			return nil, fmt.Errorf("runware: taskUUID %s appears twice in one request; results could not be matched", t.TaskUUID)
+		}
+		seen[t.TaskUUID] = true
+		own[i] = t
+	}
+	switch method {
+	case DeliverySync, DeliveryAsync:
+	case DeliveryStream:
+		if len(own) != 1 {
+			return nil, fmt.Errorf("runware: a stream request carries exactly one task, got %d", len(own))
+		}
+	default:
+		return nil, fmt.Errorf("runware: unknown deliveryMethod %q (want sync, async or stream)", method)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("runware: not sent: %w", err)
+	}
+	resps := make([]*Response, len(own))
+	for i, t := range own {
+		resps[i] = &Response{TaskUUID: t.TaskUUID}
+	}
+	switch method {
+	case DeliverySync:
+		c.doSync(ctx, own, resps)
+	case DeliveryAsync:
+		c.doAsync(ctx, own, resps)
+	case DeliveryStream:
+		c.doStream(ctx, own[0], resps[0])
+	}
+	for _, r := range resps {
+		c.redactResponse(r)
+	}
+	return resps, nil
+}
+
+// normDelivery maps the empty delivery method to its documented default, sync.
+func normDelivery(m string) string {
+	if m == "" {
+		return DeliverySync
+	}
+	return m
+}
+
+// exchange is one HTTP round trip in progress: the response (nil on a
+// transport failure) and the timestamps taken so far.
+type exchange struct {
+	resp    *http.Response
+	timings Timings
+}
+
+// send POSTs payload as JSON to url. A transport failure comes back as an
+// *Error; otherwise the caller owns resp.Body.
+func (c *Client) send(ctx context.Context, url string, payload any, accept string) (*exchange, *Error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, &Error{Class: ClassValidation, Message: fmt.Sprintf("encode request: %v", err)}
+	}
+	var mu sync.Mutex
+	var firstByte time.Time
+	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() {
+		mu.Lock()
+		firstByte = time.Now()
+		mu.Unlock()
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Class: ClassValidation, Message: fmt.Sprintf("build request: %v", err)}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	ex := &exchange{}
+	ex.timings.Dispatched = time.Now()
+	resp, err := c.http.Do(req)
+	mu.Lock()
+	ex.timings.FirstByte = firstByte
+	mu.Unlock()
+	if err != nil {
+		return ex, transportError(ctx, "send request", err)
+	}
+	ex.resp = resp
+	return ex, nil
+}
+
+// readBody reads the whole (bounded) body and stamps Done.
+func (ex *exchange) readBody(ctx context.Context) ([]byte, *Error) {
+	defer ex.resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(ex.resp.Body, maxBodyBytes+1))
+	ex.timings.Done = time.Now()
+	if err != nil {
+		return b, transportError(ctx, "read response", err)
+	}
+	if len(b) > maxBodyBytes {
+		return nil, &Error{Class: ClassMalformed, Message: fmt.Sprintf("response body exceeds %d bytes", maxBodyBytes)}
+	}
+	return b, nil
+}
+
+// transportError classifies a failure below HTTP: deadlines become
+// ClassTimeout, cancellation is reported with code "aborted" (not transient:
+// the caller asked for it), everything else is ClassNetwork.
+func transportError(ctx context.Context, what string, err error) *Error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &Error{Class: ClassTimeout, Code: "timeout", Message: fmt.Sprintf("%s: %v", what, err)}
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		return &Error{Class: ClassUnknown, Code: "aborted", Message: fmt.Sprintf("%s: %v", what, err)}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &Error{Class: ClassTimeout, Code: "timeout", Message: fmt.Sprintf("%s: %v", what, err)}
+	}
+	return &Error{Class: ClassNetwork, Message: fmt.Sprintf("%s: %v", what, err)}
+}
+
+// redactResponse removes the API key from every error text of r. Runware
+// echoes no key that we know of, but a proxy, a URL or a transport error might.
+func (c *Client) redactResponse(r *Response) {
+	if c.apiKey == "" {
+		return
+	}
+	seen := map[*Error]bool{}
+	redact := func(e *Error) {
+		if e == nil || seen[e] {
+			return
+		}
+		seen[e] = true
+		e.Message = strings.ReplaceAll(e.Message, c.apiKey, "[redacted]")
+		e.Parameter = strings.ReplaceAll(e.Parameter, c.apiKey, "[redacted]")
+		e.Code = strings.ReplaceAll(e.Code, c.apiKey, "[redacted]")
+		e.Doc = strings.ReplaceAll(e.Doc, c.apiKey, "[redacted]")
+	}
+	redact(r.Err)
+	for i := range r.Results {
+		redact(r.Results[i].Err)
+	}
+}
