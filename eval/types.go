@@ -23,6 +23,9 @@ type Sample struct {
 	TTFT         *time.Duration // streaming only
 	TTFO         *time.Duration // streaming only
 	Vars         map[string]any // the case's template variables
+	// Prompt is the rendered user prompt (the last user message), shown to
+	// judge checks; empty when unknown.
+	Prompt string
 	// Err is non-empty when the request failed; every check then fails.
 	Err string
 }
@@ -47,6 +50,12 @@ type Outcome struct {
 	Pass   bool    `json:"pass"`
 	Reason string  `json:"reason,omitempty"`
 	Weight float64 `json:"weight,omitempty"`
+	// JudgeCost (USD) and JudgeTokens (prompt + completion) are what a judge
+	// check spent on this outcome, counted apart from the sample's own cost;
+	// zero when the verdict came from the judge cache (JudgeCached).
+	JudgeCost   float64 `json:"judgeCost,omitempty"`
+	JudgeTokens int     `json:"judgeTokens,omitempty"`
+	JudgeCached bool    `json:"judgeCached,omitempty"`
 }
 
 // Check is a compiled expected-output check.
@@ -85,7 +94,10 @@ type Trial struct {
 	CellValues map[string]any
 	Variant    string
 	Replicate  int
-	Seed       int64
+	// Repeat is the index (0-based) of an identical repetition of the
+	// request when the suite sets repeat > 1; it enters the key when > 0.
+	Repeat int
+	Seed   int64
 	// NumberResults is how many samples the task yields.
 	NumberResults int
 	// Request is the native textInference task without taskType and

@@ -1,0 +1,163 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v4"
+)
+
+// exprCheck evaluates an expr-lang expression that must return a boolean.
+// The expression sees only the sample (see exprEnv); no functions beyond
+// expr's builtins are provided, so it has no shell, file or network access.
+type exprCheck struct {
+	src  string
+	prog *vm.Program
+}
+
+// exprTypes declares the variables an expression may use and their types;
+// an expression naming anything else does not compile.
+var exprTypes = map[string]any{
+	"text":         "",
+	"reasoning":    "",
+	"usage":        map[string]any{},
+	"cost":         0.0,
+	"latency":      0.0,
+	"ttft":         0.0,
+	"ttfo":         0.0,
+	"finishReason": "",
+	"toolCalls":    []any{},
+	"vars":         map[string]any{},
+}
+
+func compileExpr(c *compiler, key, val *yaml.Node) Check {
+	src, ok := c.nonEmptyText(val, key.Value)
+	if !ok {
+		return nil
+	}
+	prog, err := expr.Compile(src, expr.Env(exprTypes), expr.AsBool())
+	if err != nil {
+		line, col := exprErrorPos(chkNode(val), err)
+		msg := err.Error()
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			msg = fe.Message
+		}
+		c.errorAt(line, col, "expr does not compile: %s", msg)
+		return nil
+	}
+	return exprCheck{src: src, prog: prog}
+}
+
+// exprErrorPos maps an expression's error position to the suite file. The
+// mapping is exact for a plain or quoted scalar on one line; for other
+// scalars (block scalars, multi-line) it is the scalar's own position.
+func exprErrorPos(n *yaml.Node, err error) (int, int) {
+	var fe *file.Error
+	if !errors.As(err, &fe) || fe.Line != 1 || strings.Contains(n.Value, "\n") {
+		return n.Line, n.Column
+	}
+	switch n.Style {
+	case 0:
+		return n.Line, n.Column + fe.Column
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		return n.Line, n.Column + 1 + fe.Column
+	}
+	return n.Line, n.Column
+}
+
+// exprEnv is what an expression sees: text, reasoning, usage (prompt,
+// completion, thinking, output = completion - thinking), cost (USD),
+// latency, ttft and ttfo (seconds), finishReason, toolCalls (id, name,
+// arguments decoded from JSON) and vars. A measurement the sample lacks is
+// nil, so that using it fails the check with a reason instead of counting
+// as zero.
+func exprEnv(s Sample) map[string]any {
+	env := map[string]any{
+		"text":         s.Text,
+		"reasoning":    s.Reasoning,
+		"finishReason": s.FinishReason,
+		"usage":        nil,
+		"cost":         nil,
+		"latency":      nil,
+		"ttft":         nil,
+		"ttfo":         nil,
+		"vars":         s.Vars,
+	}
+	if s.Vars == nil {
+		env["vars"] = map[string]any{}
+	}
+	if u := s.Usage; u != nil {
+		env["usage"] = map[string]any{"prompt": u.Prompt, "completion": u.Completion, "thinking": u.Thinking, "output": max(0, u.Completion-u.Thinking)}
+	}
+	if s.Cost != nil {
+		env["cost"] = *s.Cost
+	}
+	if s.Latency != nil {
+		env["latency"] = s.Latency.Seconds()
+	}
+	if s.TTFT != nil {
+		env["ttft"] = s.TTFT.Seconds()
+	}
+	if s.TTFO != nil {
+		env["ttfo"] = s.TTFO.Seconds()
+	}
+	calls := make([]any, 0, len(s.ToolCalls))
+	for _, tc := range s.ToolCalls {
+		args, err := decodeArguments(tc.Arguments)
+		if err != nil {
+			args = string(tc.Arguments)
+		}
+		calls = append(calls, map[string]any{"id": tc.ID, "name": tc.Name, "arguments": normJSON(args)})
+	}
+	env["toolCalls"] = calls
+	return env
+}
+
+func (e exprCheck) Name() string { return "expr " + e.src }
+
+func (e exprCheck) Eval(_ context.Context, s Sample) Outcome {
+	o := Outcome{Check: e.Name()}
+	out, err := expr.Run(e.prog, exprEnv(s))
+	if err != nil {
+		msg := err.Error()
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			msg = fe.Message
+		}
+		o.Reason = "expression failed: " + msg
+		if m := missingMeasurements(s); len(m) > 0 {
+			o.Reason += fmt.Sprintf(" (nil for this sample: %s)", strings.Join(m, ", "))
+		}
+		return o
+	}
+	b, ok := out.(bool)
+	switch {
+	case !ok:
+		o.Reason = fmt.Sprintf("expression returned %T, not a boolean", out)
+	case !b:
+		o.Reason = fmt.Sprintf("expected the expression to be true; it was false: %s", e.src)
+	default:
+		o.Pass = true
+	}
+	return o
+}
+
+// missingMeasurements names the expression variables that are nil for s.
+func missingMeasurements(s Sample) []string {
+	var m []string
+	for _, v := range []struct {
+		name string
+		nil  bool
+	}{{"usage", s.Usage == nil}, {"cost", s.Cost == nil}, {"latency", s.Latency == nil}, {"ttft", s.TTFT == nil}, {"ttfo", s.TTFO == nil}} {
+		if v.nil {
+			m = append(m, v.name)
+		}
+	}
+	return m
+}

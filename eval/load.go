@@ -1,0 +1,286 @@
+package eval
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// DefaultModel is the model of the starter suites: Kimi K2.6's AIR id.
+const DefaultModel = "moonshotai:kimi@k2.6"
+
+// topKeys are the keys of a suite file.
+var topKeys = []string{
+	"name", "description", "include", "model", "request", "transport", "systemPrompt",
+	"grid", "variants", "seeds", "numberResults", "repeat", "cases", "casesFrom",
+	"pass", "pricing", "limits", "sim",
+}
+
+// Load reads, validates and returns the suite at path. When the suite has
+// problems the error is a *Problems listing every one of them with its
+// file:line:col; other errors are I/O errors reading the suite itself.
+func Load(path string) (*Suite, error) {
+	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, sources: map[string][]byte{}}
+	root, err := l.parseFile(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if root != nil {
+		root = l.resolveIncludes(root, path, []string{path})
+	}
+	var s *Suite
+	if root != nil {
+		s = l.suite(root)
+	}
+	if len(l.probs) > 0 {
+		return nil, l.problems()
+	}
+	h := sha256.New()
+	for _, x := range l.hashes {
+		h.Write([]byte(x))
+	}
+	s.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	return s, nil
+}
+
+// problems returns the collected problems in file order: the suite first,
+// then other files in the order they were read, each by line and column.
+func (l *loader) problems() *Problems {
+	order := map[string]int{}
+	i := 0
+	for _, p := range l.probs {
+		if _, ok := order[p.File]; !ok {
+			order[p.File] = i
+			i++
+		}
+	}
+	if _, ok := order[l.path]; ok {
+		order[l.path] = -1
+	}
+	list := append([]Problem(nil), l.probs...)
+	sort.SliceStable(list, func(a, b int) bool {
+		pa, pb := list[a], list[b]
+		if pa.File != pb.File {
+			return order[pa.File] < order[pb.File]
+		}
+		if pa.Line != pb.Line {
+			return pa.Line < pb.Line
+		}
+		return pa.Col < pb.Col
+	})
+	list = dedupe(list)
+	return &Problems{List: list, Sources: l.sources}
+}
+
+// dedupe drops identical problems (a shared node reported through two
+// paths, e.g. an alias).
+func dedupe(list []Problem) []Problem {
+	out := list[:0]
+	seen := map[Problem]bool{}
+	for _, p := range list {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out
+}
+
+// readFile reads a file the suite depends on, remembering its bytes for
+// carets and for the suite hash.
+func (l *loader) readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	l.sources[path] = b
+	sum := sha256.Sum256(b)
+	l.hashes = append(l.hashes, path+"\x00"+hex.EncodeToString(sum[:]))
+	return b, nil
+}
+
+// parseFile reads and parses a YAML file into its top-level mapping. An
+// unreadable suite file is an I/O error; an unreadable included file is a
+// problem at the include (from). YAML syntax errors are problems.
+func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
+	src, err := l.readFile(path)
+	if err != nil {
+		if from == nil {
+			return nil, fmt.Errorf("reading suite: %w", err)
+		}
+		l.errf(from, "cannot read included file: %v", unwrapPathErr(err))
+		return nil, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		var le *yaml.LoadError
+		if errors.As(err, &le) {
+			l.probs = append(l.probs, syntaxProblem(path, src, le))
+		} else {
+			l.probs = append(l.probs, Problem{File: path, Msg: "YAML syntax error: " + err.Error()})
+		}
+		return nil, nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		l.probs = append(l.probs, Problem{File: path, Line: 1, Col: 1, Msg: "the file is empty: a suite needs at least a name, a model and cases"})
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if from != nil {
+		l.markFile(root, path)
+	}
+	l.checkDuplicates(root)
+	if root.Kind != yaml.MappingNode {
+		l.errf(root, "a suite file must be a mapping of keys (name, model, cases, ...); got %s", kindName(root))
+		return nil, nil
+	}
+	return root, nil
+}
+
+// syntaxProblem places a YAML syntax error at the start of the construct
+// it concerns (an unclosed bracket or quote) when the parser names one, and
+// says where the parser noticed it.
+func syntaxProblem(path string, src []byte, le *yaml.LoadError) Problem {
+	p := Problem{File: path, Line: le.Mark.Line, Col: le.Mark.Column, Msg: "YAML syntax error: " + le.Message}
+	cm := le.ContextMark
+	if le.ContextMsg != "" && cm.Line > 0 && (cm.Line < p.Line || (cm.Line == p.Line && cm.Column < p.Col)) {
+		p.Msg += fmt.Sprintf(" %s started here (noticed at line %d, column %d)", le.ContextMsg, p.Line, p.Col)
+		p.Line, p.Col = cm.Line, cm.Column
+	}
+	if line, ok := sourceLine(src, p.Line); ok && p.Col >= 1 && p.Col <= len(line) && line[p.Col-1] == '\t' {
+		p.Msg += " (YAML does not allow tabs for indentation)"
+	}
+	return p
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// markFile records that every node under n comes from file.
+func (l *loader) markFile(n *yaml.Node, file string) {
+	if n == nil {
+		return
+	}
+	l.fileOf[n] = file
+	for _, c := range n.Content {
+		l.markFile(c, file)
+	}
+}
+
+// resolveIncludes merges the files named by `include:` under root: included
+// files give defaults, the including file overrides them key by key
+// (mappings merge recursively, everything else is replaced). Paths are
+// relative to the including file.
+func (l *loader) resolveIncludes(root *yaml.Node, path string, stack []string) *yaml.Node {
+	inc := lookup(root, "include")
+	if inc == nil {
+		return root
+	}
+	var names []*yaml.Node
+	switch inc.Kind {
+	case yaml.ScalarNode:
+		names = []*yaml.Node{inc}
+	case yaml.SequenceNode:
+		names = inc.Content
+	default:
+		l.errf(inc, "include must be a file name or a list of file names; got %s", kindName(inc))
+		return root
+	}
+	var base *yaml.Node
+	for _, nn := range names {
+		name, ok := l.str(nn, "include")
+		if !ok {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(path), name)
+		if contains(stack, p) {
+			l.errf(nn, "include cycle: %s", strings.Join(append(stack, p), " -> "))
+			continue
+		}
+		sub, err := l.parseFile(p, nn)
+		if err != nil || sub == nil {
+			continue
+		}
+		for _, k := range []string{"cases", "casesFrom"} {
+			if c := keyNode(sub, k); c != nil {
+				l.errf(c, "an included file gives shared defaults; %s belong in the suite itself", k)
+			}
+		}
+		sub = l.resolveIncludes(sub, p, append(stack, p))
+		base = l.mergeNodes(base, sub)
+	}
+	return l.mergeNodes(base, l.withoutKey(root, "include"))
+}
+
+// keyNode returns the key node (not the value) of key in a mapping.
+func keyNode(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+func (l *loader) withoutKey(n *yaml.Node, key string) *yaml.Node {
+	out := *n
+	out.Content = nil
+	if f, ok := l.fileOf[n]; ok {
+		l.fileOf[&out] = f
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != key {
+			out.Content = append(out.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	return &out
+}
+
+// mergeNodes overlays over on base: mappings merge key by key, recursively;
+// any other value in over replaces base's.
+func (l *loader) mergeNodes(base, over *yaml.Node) *yaml.Node {
+	if base == nil {
+		return over
+	}
+	if over == nil {
+		return base
+	}
+	b, o := deref(base), deref(over)
+	if b.Kind != yaml.MappingNode || o.Kind != yaml.MappingNode {
+		return over
+	}
+	out := *o
+	out.Content = nil
+	if f, ok := l.fileOf[o]; ok {
+		l.fileOf[&out] = f
+	}
+	idx := map[string]int{}
+	for i := 0; i+1 < len(b.Content); i += 2 {
+		idx[b.Content[i].Value] = len(out.Content)
+		out.Content = append(out.Content, b.Content[i], b.Content[i+1])
+	}
+	for i := 0; i+1 < len(o.Content); i += 2 {
+		k := o.Content[i].Value
+		if j, ok := idx[k]; ok {
+			out.Content[j] = o.Content[i]
+			out.Content[j+1] = l.mergeNodes(out.Content[j+1], o.Content[i+1])
+			continue
+		}
+		idx[k] = len(out.Content)
+		out.Content = append(out.Content, o.Content[i], o.Content[i+1])
+	}
+	return &out
+}

@@ -1,0 +1,137 @@
+package eval
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Suite is a loaded, validated suite file.
+type Suite struct {
+	// Path is the file the suite was loaded from; Hash is a hash of its bytes
+	// and of every file it includes or reads cases from.
+	Path        string
+	Hash        string
+	Name        string
+	Description string
+	// Model is the default model; a list of models in the file becomes a
+	// grid axis "model" (the first axis), and Model is then the first one.
+	Model string
+	// SystemPrompt is the suite-wide system prompt template ("" = none); a
+	// case's or variant's replaces it.
+	SystemPrompt string
+	// Transport is the default transport: "native" or "openai".
+	Transport string
+	// FixedSeed, when the request defaults set seed, is sent verbatim as the
+	// seed of every task (Seeds then has one entry).
+	FixedSeed *int64
+	// Request holds the defaults for every task: any native textInference
+	// field, as decoded JSON values (map[string]any, []any, string, float64,
+	// bool, int64 for integers).
+	Request  map[string]any
+	Grid     []GridAxis
+	Variants []Variant
+	// Seeds are the replicate seeds' bases: the seed of a sample depends only
+	// on the suite seed, the case id and the replicate index.
+	Seeds         []int64
+	NumberResults int
+	Repeat        int
+	Cases         []*Case
+	Pass          PassRule
+	// Pricing is the suite's price table, nil when the suite gives none.
+	Pricing *Pricing
+	Limits  Limits
+	// Sim scripts the simulator for `run --sim`: decoded JSON values that the
+	// caller converts into simulator scenarios.
+	Sim []map[string]any
+}
+
+// Variant is a named, non-cartesian alternative: overrides of the request
+// and/or of the messages (prompt v1 vs v2).
+type Variant struct {
+	Name    string
+	Request map[string]any
+	// SystemPrompt, Prompt and Messages, when set, replace the case's; they
+	// are templates over each case's vars.
+	SystemPrompt string
+	Prompt       string
+	Messages     []Message
+	Description  string
+}
+
+// Case is one test case.
+type Case struct {
+	ID          string
+	Description string
+	Tags        []string
+	// Prompt is the user message template; Messages, when set, is the whole
+	// conversation (templates in every content).
+	Prompt       string
+	Messages     []Message
+	SystemPrompt string
+	Vars         map[string]any
+	// Request holds per-case overrides of the request defaults.
+	Request map[string]any
+	Checks  []Check
+	// Pass overrides the suite's pass rule for this case; nil = suite's.
+	Pass *PassRule
+	// Line is where the case starts in its file, for messages.
+	File string
+	Line int
+}
+
+// PassRule says when a sample passes and when a case passes in a cell.
+type PassRule struct {
+	// Threshold: a sample passes when its weighted check score reaches it
+	// (1.0 = every check must pass).
+	Threshold float64
+	// Case is how a case passes across its samples in a cell: "all"
+	// (default), "any", "atLeast" (K samples) or "fraction" (Fraction of them).
+	Case     string
+	K        int
+	Fraction float64
+}
+
+// Filter keeps the cases selected by expr: a comma-separated list of terms,
+// each a case id or tag, or a glob over them (path.Match syntax, e.g.
+// "capital-*"). A case is kept when any term matches its id or one of its
+// tags. An empty expr keeps everything; an expr that selects nothing, or a
+// malformed glob, is an error.
+func Filter(s *Suite, expr string) error {
+	expr = strings.TrimSpace(expr)
+	if expr == "" {
+		return nil
+	}
+	var terms []string
+	for _, t := range strings.Split(expr, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			if _, err := path.Match(t, ""); err != nil {
+				return fmt.Errorf("filter %q: bad pattern %q: %w", expr, t, err)
+			}
+			terms = append(terms, t)
+		}
+	}
+	match := func(name string) bool {
+		for _, t := range terms {
+			if ok, _ := path.Match(t, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	var kept []*Case
+	for _, c := range s.Cases {
+		ok := match(c.ID)
+		for _, tag := range c.Tags {
+			ok = ok || match(tag)
+		}
+		if ok {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		return fmt.Errorf("filter %q matches no case id or tag in %s", expr, s.Path)
+	}
+	s.Cases = kept
+	return nil
+}
