@@ -237,3 +237,28 @@ func ReadMeta(dir string) (*Meta, error) {
 	}
 	return &m, nil
 }
+
+// AppendAll writes records as consecutive lines with a single write call, so
+// that the samples of one trial reach the file together: a crash leaves all
+// of them or (after the partial tail is cut on the next Create) none.
+func (w *Writer) AppendAll(rs []*Record) error {
+	var buf []byte
+	for _, r := range rs {
+		line, err := MarshalLine(r)
+		if err != nil {
+			return fmt.Errorf("encode journal record: %w", err)
+		}
+		buf = append(buf, line...)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.f.Write(buf); err != nil {
+		w.err = fmt.Errorf("write journal: %w", err)
+		return w.err
+	}
+	w.dirty = true
+	return nil
+}

@@ -37,6 +37,8 @@ type Record struct {
 	Delivery    string         `json:"deliveryMethod"`
 	Transport   string         `json:"transport,omitempty"`
 	Vars        map[string]any `json:"vars,omitempty"`
+	// Prompt is the rendered last user message (judge checks see it).
+	Prompt string `json:"prompt,omitempty"`
 
 	Timings Timings `json:"timings"`
 
@@ -138,6 +140,7 @@ func (r *Record) Sample() eval.Sample {
 		ToolCalls:    r.ToolCalls,
 		Cost:         r.Cost,
 		Vars:         r.Vars,
+		Prompt:       r.Prompt,
 	}
 	if r.Usage != nil {
 		s.Usage = &eval.Usage{Prompt: r.Usage.Prompt, Completion: r.Usage.Completion, Thinking: r.Usage.Thinking}
