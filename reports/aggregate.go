@@ -1,0 +1,438 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+)
+
+// Options tune aggregation.
+type Options struct {
+	// Rule returns the pass rule of a case (how a case passes across its
+	// samples in a cell); nil means every sample must pass.
+	Rule func(caseID string) eval.PassRule
+	// Ks are the k of pass@k and pass^k; nil means 1 and the smallest
+	// number of samples any case has in a cell.
+	Ks []int
+	// CellOrder lists cell labels in the order to report them (the suite's
+	// grid order); cells not listed follow in order of first scheduling.
+	CellOrder []string
+	// MaxFailures bounds the failing samples kept per case and cell for
+	// reports (default 3); FailureText bounds each one's text in runes
+	// (default 2000).
+	MaxFailures int
+	FailureText int
+}
+
+// Latency quantiles reported for every timing, and token quantiles.
+var (
+	latencyQuantiles = []float64{0.25, 0.5, 0.75, 0.9, 0.95, 0.99}
+	tokenQuantiles   = []float64{0.9}
+)
+
+// Aggregator accumulates journal records into a Summary: Add every record
+// (each sample once: see ReadLatest), then Close. It keeps per-cell and
+// per-case accumulators, never the records.
+type Aggregator struct {
+	opts                 Options
+	runID, suite, hash   string
+	cells                map[string]*cellAcc
+	total                *cellAcc
+	axes                 map[string]bool
+	superseded, incomplt int
+	seen                 int
+}
+
+// NewAggregator returns an empty aggregator.
+func NewAggregator(opts Options) *Aggregator {
+	if opts.MaxFailures == 0 {
+		opts.MaxFailures = 3
+	}
+	if opts.FailureText == 0 {
+		opts.FailureText = 2000
+	}
+	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("all cells", "", "", nil), axes: map[string]bool{}}
+}
+
+// Aggregate reads the journal at path (the last line of each sample) and
+// returns its summary.
+func Aggregate(path string, opts Options) (*Summary, error) {
+	a := NewAggregator(opts)
+	info, err := ReadLatest(path, func(r *journal.Record) error { a.Add(r); return nil })
+	if err != nil {
+		return nil, err
+	}
+	a.superseded, a.incomplt = info.Superseded, info.Incomplete
+	return a.Close(), nil
+}
+
+// Add accounts for one sample.
+func (a *Aggregator) Add(r *journal.Record) {
+	if a.seen == 0 {
+		a.runID, a.suite, a.hash = r.RunID, r.Suite, r.SuiteHash
+	}
+	a.seen++
+	key := r.Variant + "\x00" + r.Cell
+	c := a.cells[key]
+	if c == nil {
+		c = newCellAcc(CellLabel(r.Variant, r.Cell), r.Cell, r.Variant, r.CellValues)
+		a.cells[key] = c
+		for k := range r.CellValues {
+			a.axes[k] = true
+		}
+	}
+	c.add(r, &a.opts)
+	a.total.add(r, &a.opts)
+}
+
+// CellLabel is how reports name a cell: the variant, then the grid values.
+func CellLabel(variant, cell string) string {
+	switch {
+	case variant != "" && cell != "":
+		return "variant=" + variant + " " + cell
+	case variant != "":
+		return "variant=" + variant
+	case cell != "":
+		return cell
+	}
+	return "(no grid)"
+}
+
+// Close computes the summary. The aggregator must not be used afterwards.
+func (a *Aggregator) Close() *Summary {
+	s := &Summary{Schema: SchemaID, RunID: a.runID, Suite: a.suite, SuiteHash: a.hash,
+		Superseded: a.superseded, Incomplete: a.incomplt, Axes: []string{}}
+	for k := range a.axes {
+		s.Axes = append(s.Axes, k)
+	}
+	sort.Strings(s.Axes)
+	s.Ks = a.opts.Ks
+	if s.Ks == nil {
+		s.Ks = defaultKs(a.cells)
+	}
+	accs := make([]*cellAcc, 0, len(a.cells))
+	for _, c := range a.cells {
+		accs = append(accs, c)
+	}
+	rank := map[string]int{}
+	for i, l := range a.opts.CellOrder {
+		rank[l] = i + 1
+	}
+	slices.SortFunc(accs, func(x, y *cellAcc) int {
+		rx, ry := rank[x.label], rank[y.label]
+		if rx == 0 {
+			rx = math.MaxInt
+		}
+		if ry == 0 {
+			ry = math.MaxInt
+		}
+		return cmp.Or(cmp.Compare(rx, ry), x.firstScheduled.Compare(y.firstScheduled), strings.Compare(x.label, y.label))
+	})
+	s.Cells = []*Cell{}
+	for _, c := range accs {
+		s.Cells = append(s.Cells, c.summary(&a.opts, s.Ks, true))
+	}
+	s.Total = a.total.summary(&a.opts, s.Ks, false)
+	return s
+}
+
+func defaultKs(cells map[string]*cellAcc) []int {
+	minN := 0
+	for _, c := range cells {
+		for _, cs := range c.cases {
+			if minN == 0 || cs.m.samples < minN {
+				minN = cs.m.samples
+			}
+		}
+	}
+	if minN > 1 {
+		return []int{1, minN}
+	}
+	return []int{1}
+}
+
+// metricsAcc accumulates what cells and cases share.
+type metricsAcc struct {
+	samples, passed, errored, retries, cached int
+	ttft, ttfo, e2e, queue, toSuccess         []float64
+	prompt, thinking, visible                 []float64
+	reported, estimated                       float64
+	reportedN, estimatedN, missingN           int
+	errors                                    map[string]int
+	judgeCost                                 float64
+	judgeTokens, judgeCalls, judgeCached      int
+}
+
+func (m *metricsAcc) add(r *journal.Record) {
+	m.samples++
+	if r.Pass {
+		m.passed++
+	}
+	if r.Attempts > 1 {
+		m.retries += r.Attempts - 1
+	}
+	if r.Cached {
+		m.cached++
+	}
+	for _, o := range r.Checks {
+		switch {
+		case o.JudgeCached:
+			m.judgeCached++
+		case o.JudgeCost > 0 || o.JudgeTokens > 0:
+			m.judgeCalls++
+			m.judgeCost += o.JudgeCost
+			m.judgeTokens += o.JudgeTokens
+		}
+	}
+	t := &r.Timings
+	appendMs(&m.queue, t.Queue)
+	if r.Error != nil {
+		m.errored++
+		if m.errors == nil {
+			m.errors = map[string]int{}
+		}
+		m.errors[r.Error.Class]++
+	} else {
+		appendMs(&m.ttft, t.TTFT)
+		appendMs(&m.ttfo, t.TTFO)
+		appendMs(&m.e2e, t.E2E)
+		appendMs(&m.toSuccess, t.ToSuccess)
+	}
+	if u := r.Usage; u != nil {
+		m.prompt = append(m.prompt, float64(u.Prompt))
+		m.thinking = append(m.thinking, float64(u.Thinking))
+		m.visible = append(m.visible, float64(u.Visible()))
+	}
+	switch {
+	case r.Cost != nil && r.CostEstimated:
+		m.estimated += *r.Cost
+		m.estimatedN++
+	case r.Cost != nil:
+		m.reported += *r.Cost
+		m.reportedN++
+	case r.Error == nil:
+		m.missingN++
+	}
+}
+
+func appendMs(xs *[]float64, v *float64) {
+	if v != nil && !math.IsNaN(*v) {
+		*xs = append(*xs, *v)
+	}
+}
+
+func (m *metricsAcc) cost() Cost {
+	c := Cost{Reported: Num(m.reported), Estimated: Num(m.estimated), Total: Num(m.reported + m.estimated),
+		ReportedN: m.reportedN, EstimatedN: m.estimatedN, MissingN: m.missingN, PerSample: nan, PerPassing: nan}
+	if m.samples > 0 {
+		c.PerSample = c.Total / Num(m.samples)
+	}
+	if m.passed > 0 {
+		c.PerPassing = c.Total / Num(m.passed)
+	}
+	return c
+}
+
+func (m *metricsAcc) errorMap() map[string]int {
+	if m.errors == nil {
+		return map[string]int{}
+	}
+	return m.errors
+}
+
+type caseAcc struct {
+	id       string
+	tags     []string
+	m        metricsAcc
+	failures []Failure
+}
+
+type trialTexts struct {
+	n     int
+	texts map[uint64]struct{}
+}
+
+type cellAcc struct {
+	label, cell, variant string
+	values               map[string]any
+	firstScheduled       time.Time
+	m                    metricsAcc
+	cases                map[string]*caseAcc
+	trials               map[string]*trialTexts
+}
+
+func newCellAcc(label, cell, variant string, values map[string]any) *cellAcc {
+	return &cellAcc{label: label, cell: cell, variant: variant, values: values,
+		cases: map[string]*caseAcc{}, trials: map[string]*trialTexts{}}
+}
+
+func (c *cellAcc) add(r *journal.Record, opts *Options) {
+	if ts := r.Timings.Scheduled; !ts.IsZero() && (c.firstScheduled.IsZero() || ts.Before(c.firstScheduled)) {
+		c.firstScheduled = ts
+	}
+	c.m.add(r)
+	cs := c.cases[r.CaseID]
+	if cs == nil {
+		cs = &caseAcc{id: r.CaseID, tags: r.Tags}
+		c.cases[r.CaseID] = cs
+	}
+	cs.m.add(r)
+	if !r.Pass && len(cs.failures) < opts.MaxFailures {
+		cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
+	}
+	if r.Results > 1 && r.Error == nil {
+		tk := r.TrialKey + "\x00" + r.Variant + "\x00" + r.Cell + "\x00" + r.CaseID
+		tt := c.trials[tk]
+		if tt == nil {
+			tt = &trialTexts{texts: map[uint64]struct{}{}}
+			c.trials[tk] = tt
+		}
+		h := fnv.New64a()
+		h.Write([]byte(r.Text))
+		tt.texts[h.Sum64()] = struct{}{}
+		tt.n++
+	}
+}
+
+func failureOf(r *journal.Record, limit int) Failure {
+	f := Failure{Seed: r.Seed, ResultIndex: r.ResultIndex, Text: truncate(r.Text, limit), Reasons: []string{}}
+	if e := r.Error; e != nil {
+		f.Error = e.Class + ": " + e.Message
+		if e.Code != "" {
+			f.Error = e.Class + ": " + e.Code + ": " + e.Message
+		}
+	}
+	for _, o := range r.Checks {
+		if !o.Pass {
+			f.Reasons = append(f.Reasons, o.Check+": "+o.Reason)
+		}
+	}
+	if len(f.Reasons) == 0 && f.Error == "" {
+		f.Reasons = append(f.Reasons, fmt.Sprintf("weighted score %.2f below the pass threshold", r.Score))
+	}
+	return f
+}
+
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= limit {
+		return s
+	}
+	return string(r[:limit]) + "…"
+}
+
+func (c *cellAcc) summary(opts *Options, ks []int, perCase bool) *Cell {
+	out := &Cell{Label: c.label, Cell: c.cell, Variant: c.variant, Values: c.values,
+		Cases: len(c.cases), Samples: c.m.samples, Passed: c.m.passed, Errored: c.m.errored,
+		TTFT: newDist(c.m.ttft, latencyQuantiles), TTFO: newDist(c.m.ttfo, latencyQuantiles),
+		E2E: newDist(c.m.e2e, latencyQuantiles), Queue: newDist(c.m.queue, latencyQuantiles),
+		ToSuccess:    newDist(c.m.toSuccess, latencyQuantiles),
+		PromptTokens: newDist(c.m.prompt, tokenQuantiles), ThinkingTokens: newDist(c.m.thinking, tokenQuantiles),
+		VisibleTokens: newDist(c.m.visible, tokenQuantiles),
+		Cost:          c.m.cost(), Errors: c.m.errorMap(), Retries: c.m.retries, Cached: c.m.cached,
+		DistinctShare: nan,
+		Judge:         Judge{Calls: c.m.judgeCalls, Cached: c.m.judgeCached, Tokens: c.m.judgeTokens, Cost: Num(c.m.judgeCost)},
+	}
+	ids := make([]string, 0, len(c.cases))
+	for id := range c.cases {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	counts := make([]CaseCount, 0, len(ids))
+	for _, id := range ids {
+		cs := c.cases[id]
+		counts = append(counts, CaseCount{Pass: cs.m.passed, N: cs.m.samples})
+		rule := eval.PassRule{}
+		if opts.Rule != nil {
+			rule = opts.Rule(id)
+		}
+		pass := rule.CasePasses(cs.m.passed, cs.m.samples)
+		if pass {
+			out.CasesPassed++
+		}
+		if perCase {
+			out.PerCase = append(out.PerCase, cs.summary(pass, ks))
+		}
+	}
+	r, lo, hi := ClusteredPassRate(counts)
+	out.PassRate = Interval{Num(r), Num(lo), Num(hi)}
+	out.PassAtK = kRates(counts, ks)
+	var share float64
+	for _, tt := range c.trials {
+		if tt.n > 1 {
+			share += float64(len(tt.texts)) / float64(tt.n)
+			out.DistinctTrials++
+		}
+	}
+	if out.DistinctTrials > 0 {
+		out.DistinctShare = Num(share / float64(out.DistinctTrials))
+	}
+	return out
+}
+
+func (cs *caseAcc) summary(pass bool, ks []int) *Case {
+	out := &Case{ID: cs.id, Tags: cs.tags, Samples: cs.m.samples, Passed: cs.m.passed, Errored: cs.m.errored,
+		Pass: pass, PassAtK: kRates([]CaseCount{{Pass: cs.m.passed, N: cs.m.samples}}, ks),
+		TTFT: newDist(cs.m.ttft, latencyQuantiles), TTFO: newDist(cs.m.ttfo, latencyQuantiles),
+		E2E: newDist(cs.m.e2e, latencyQuantiles), ThinkingTokens: newDist(cs.m.thinking, tokenQuantiles),
+		VisibleTokens: newDist(cs.m.visible, tokenQuantiles), Cost: cs.m.cost(),
+		Errors: cs.m.errors, Retries: cs.m.retries, Failures: cs.failures}
+	lo, hi := Wilson(cs.m.passed, cs.m.samples, Z95)
+	out.PassRate = Interval{Num(float64(cs.m.passed) / float64(cs.m.samples)), Num(lo), Num(hi)}
+	return out
+}
+
+// kRates averages pass@k and pass^k over the cases with at least k samples.
+func kRates(counts []CaseCount, ks []int) []KRate {
+	out := make([]KRate, 0, len(ks))
+	for _, k := range ks {
+		kr := KRate{K: k}
+		var at, hat float64
+		for _, cc := range counts {
+			if cc.N >= k {
+				at += PassAtK(cc.N, cc.Pass, k)
+				hat += PassHatK(cc.N, cc.Pass, k)
+				kr.Cases++
+			}
+		}
+		kr.PassAt, kr.PassHat = nan, nan
+		if kr.Cases > 0 {
+			kr.PassAt, kr.PassHat = Num(at/float64(kr.Cases)), Num(hat/float64(kr.Cases))
+		}
+		out = append(out, kr)
+	}
+	return out
+}
+
+// newDist sorts xs in place and describes it.
+func newDist(xs []float64, ps []float64) Dist {
+	d := Dist{N: len(xs), Mean: nan, Min: nan, Max: nan, Quantiles: make([]QuantileEst, 0, len(ps))}
+	slices.Sort(xs)
+	if len(xs) > 0 {
+		d.Min, d.Max = Num(xs[0]), Num(xs[len(xs)-1])
+		var sum float64
+		for _, x := range xs {
+			sum += x
+		}
+		d.Mean = Num(sum / float64(len(xs)))
+	}
+	for _, p := range ps {
+		q := QuantileEst{P: p, Value: Num(Quantile(xs, p)), Lo: nan, Hi: nan, NTooSmall: true}
+		if lo, hi, ok := QuantileCI(xs, p, 0.95); ok {
+			q.Lo, q.Hi, q.NTooSmall = Num(lo), Num(hi), false
+		}
+		d.Quantiles = append(d.Quantiles, q)
+	}
+	return d
+}

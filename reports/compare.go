@@ -1,0 +1,312 @@
+package reports
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/promptgrid/promptgrid/journal"
+)
+
+// CompareSchemaID names the JSON schema of a comparison and its version.
+const CompareSchemaID = "promptgrid.compare/v1"
+
+// Verdicts of a cell in a comparison.
+const (
+	VerdictBetter   = "better"
+	VerdictWorse    = "worse"
+	VerdictNoChange = "no detectable change"
+)
+
+// Alpha is the significance level of comparisons: 95% intervals and
+// Holm-adjusted p-values below it.
+const Alpha = 0.05
+
+// Comparison is the paired comparison of a head run against a base run.
+type Comparison struct {
+	Schema string `json:"schema"`
+	Base   RunRef `json:"base"`
+	Head   RunRef `json:"head"`
+	// Margin is the practical margin: a regression is a pass-rate
+	// difference whose whole interval lies below -Margin.
+	Margin float64     `json:"margin"`
+	Cells  []*CellDiff `json:"cells"`
+	// BaseOnly and HeadOnly count samples without a partner in the other
+	// run (cases, cells or seeds added or removed); they are left out.
+	BaseOnly int `json:"baseOnly"`
+	HeadOnly int `json:"headOnly"`
+	// Regressions counts cells whose verdict is worse.
+	Regressions int `json:"regressions"`
+}
+
+// RunRef identifies a compared run.
+type RunRef struct {
+	RunID     string `json:"runId"`
+	Suite     string `json:"suite"`
+	SuiteHash string `json:"suiteHash,omitempty"`
+}
+
+// CellDiff compares one cell of the two runs on their paired samples.
+type CellDiff struct {
+	Label string `json:"label"`
+	// Cases and Pairs count the paired cases and samples.
+	Cases    int `json:"cases"`
+	Pairs    int `json:"pairs"`
+	BaseRate Num `json:"baseRate"`
+	HeadRate Num `json:"headRate"`
+	// Diff is head - base pass rate: the mean of per-case paired
+	// differences, with a 95% t interval.
+	Diff Interval `json:"diff"`
+	// Test is "mcnemar" (exact McNemar, one sample per case) or
+	// "sign-flip" (exact sign-flip permutation on per-case differences).
+	Test string `json:"test"`
+	// Discordant counts, for McNemar: BaseOnlyPass (base passed, head
+	// failed) and HeadOnlyPass.
+	BaseOnlyPass int `json:"baseOnlyPass"`
+	HeadOnlyPass int `json:"headOnlyPass"`
+	P            Num `json:"p"`
+	PHolm        Num `json:"pHolm"`
+	// MDE is the smallest pass-rate difference this many cases detect with
+	// 80% power at the 5% level, given the spread of the differences.
+	MDE Num `json:"mde"`
+	// Latency is the geometric-mean ratio head/base of paired E2E
+	// latencies, with its 95% interval; LatencyPairs counts the pairs.
+	Latency      Interval `json:"latencyRatio"`
+	LatencyPairs int      `json:"latencyPairs"`
+	// BaseCost and HeadCost are the costs of the paired samples (reported
+	// and estimated); CostDiff = HeadCost - BaseCost.
+	BaseCost Num    `json:"baseCost"`
+	HeadCost Num    `json:"headCost"`
+	CostDiff Num    `json:"costDiff"`
+	Verdict  string `json:"verdict"`
+}
+
+// pairSample is what a comparison keeps of a base sample until its head
+// partner arrives.
+type pairSample struct {
+	pass bool
+	e2e  float64
+	cost float64
+}
+
+// caseTally counts a case's paired outcomes within a cell.
+type caseTally struct {
+	n, basePass, headPass int
+	// bOnly and cOnly are discordant pairs (for McNemar).
+	bOnly, cOnly int
+}
+
+type cellPairs struct {
+	label              string
+	first              time.Time
+	cases              map[string]*caseTally
+	baseLat, headLat   []float64
+	baseCost, headCost float64
+	pairs              int
+}
+
+// Comparer pairs the samples of two runs: AddBase every base sample, then
+// AddHead every head sample, then Close. Samples pair by case, cell
+// (variant and grid values), seed, replicate and result index.
+type Comparer struct {
+	margin     float64
+	base       map[string]pairSample
+	cells      map[string]*cellPairs
+	headOnly   int
+	baseRef    RunRef
+	headRef    RunRef
+	baseSeen   bool
+	headSeen   bool
+	matchedKey map[string]bool
+}
+
+// NewComparer returns a comparer with the given practical margin (a
+// fraction, e.g. 0.05).
+func NewComparer(margin float64) *Comparer {
+	return &Comparer{margin: margin, base: map[string]pairSample{}, cells: map[string]*cellPairs{}, matchedKey: map[string]bool{}}
+}
+
+func pairKey(r *journal.Record) string {
+	return strings.Join([]string{r.CaseID, r.Variant, r.Cell, strconv.FormatInt(r.Seed, 10),
+		strconv.Itoa(r.Replicate), strconv.Itoa(r.ResultIndex)}, "\x00")
+}
+
+func sampleOf(r *journal.Record) pairSample {
+	s := pairSample{pass: r.Pass, e2e: math.NaN(), cost: math.NaN()}
+	if r.Error == nil && r.Timings.E2E != nil {
+		s.e2e = *r.Timings.E2E
+	}
+	if r.Cost != nil {
+		s.cost = *r.Cost
+	}
+	return s
+}
+
+// AddBase records one sample of the base run.
+func (c *Comparer) AddBase(r *journal.Record) {
+	if !c.baseSeen {
+		c.baseRef, c.baseSeen = RunRef{RunID: r.RunID, Suite: r.Suite, SuiteHash: r.SuiteHash}, true
+	}
+	c.base[pairKey(r)] = sampleOf(r)
+}
+
+// AddHead pairs one sample of the head run with its base sample.
+func (c *Comparer) AddHead(r *journal.Record) {
+	if !c.headSeen {
+		c.headRef, c.headSeen = RunRef{RunID: r.RunID, Suite: r.Suite, SuiteHash: r.SuiteHash}, true
+	}
+	k := pairKey(r)
+	b, ok := c.base[k]
+	if !ok || c.matchedKey[k] {
+		c.headOnly++
+		return
+	}
+	c.matchedKey[k] = true
+	h := sampleOf(r)
+	ck := r.Variant + "\x00" + r.Cell
+	cp := c.cells[ck]
+	if cp == nil {
+		cp = &cellPairs{label: CellLabel(r.Variant, r.Cell), cases: map[string]*caseTally{}}
+		c.cells[ck] = cp
+	}
+	if ts := r.Timings.Scheduled; !ts.IsZero() && (cp.first.IsZero() || ts.Before(cp.first)) {
+		cp.first = ts
+	}
+	ct := cp.cases[r.CaseID]
+	if ct == nil {
+		ct = &caseTally{}
+		cp.cases[r.CaseID] = ct
+	}
+	ct.n++
+	cp.pairs++
+	if b.pass {
+		ct.basePass++
+	}
+	if h.pass {
+		ct.headPass++
+	}
+	switch {
+	case b.pass && !h.pass:
+		ct.bOnly++
+	case !b.pass && h.pass:
+		ct.cOnly++
+	}
+	if b.e2e > 0 && h.e2e > 0 {
+		cp.baseLat = append(cp.baseLat, b.e2e)
+		cp.headLat = append(cp.headLat, h.e2e)
+	}
+	if !math.IsNaN(b.cost) {
+		cp.baseCost += b.cost
+	}
+	if !math.IsNaN(h.cost) {
+		cp.headCost += h.cost
+	}
+}
+
+// Close computes the comparison.
+func (c *Comparer) Close() *Comparison {
+	out := &Comparison{Schema: CompareSchemaID, Base: c.baseRef, Head: c.headRef, Margin: c.margin,
+		HeadOnly: c.headOnly, BaseOnly: len(c.base) - len(c.matchedKey), Cells: []*CellDiff{}}
+	cps := make([]*cellPairs, 0, len(c.cells))
+	for _, cp := range c.cells {
+		cps = append(cps, cp)
+	}
+	slices.SortFunc(cps, func(a, b *cellPairs) int {
+		return cmp.Or(a.first.Compare(b.first), strings.Compare(a.label, b.label))
+	})
+	ps := make([]float64, len(cps))
+	for i, cp := range cps {
+		d := cp.diff()
+		ps[i] = float64(d.P)
+		out.Cells = append(out.Cells, d)
+	}
+	for i, p := range Holm(ps) {
+		d := out.Cells[i]
+		d.PHolm = Num(p)
+		d.Verdict = verdict(d, c.margin)
+		if d.Verdict == VerdictWorse {
+			out.Regressions++
+		}
+	}
+	return out
+}
+
+// verdict: worse when the whole 95% interval of the difference lies below
+// -margin and the Holm-adjusted p-value is below Alpha; better when it lies
+// wholly above +margin, likewise; otherwise no detectable change.
+func verdict(d *CellDiff, margin float64) string {
+	if !d.Diff.Lo.Defined() || !d.PHolm.Defined() || float64(d.PHolm) >= Alpha {
+		return VerdictNoChange
+	}
+	switch {
+	case float64(d.Diff.Hi) < -margin:
+		return VerdictWorse
+	case float64(d.Diff.Lo) > margin:
+		return VerdictBetter
+	}
+	return VerdictNoChange
+}
+
+func (cp *cellPairs) diff() *CellDiff {
+	d := &CellDiff{Label: cp.label, Cases: len(cp.cases), Pairs: cp.pairs,
+		BaseCost: Num(cp.baseCost), HeadCost: Num(cp.headCost), CostDiff: Num(cp.headCost - cp.baseCost)}
+	ids := make([]string, 0, len(cp.cases))
+	for id := range cp.cases {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	diffs := make([]float64, 0, len(ids))
+	var baseSum, headSum float64
+	single := true
+	for _, id := range ids {
+		ct := cp.cases[id]
+		br, hr := float64(ct.basePass)/float64(ct.n), float64(ct.headPass)/float64(ct.n)
+		baseSum += br
+		headSum += hr
+		diffs = append(diffs, hr-br)
+		d.BaseOnlyPass += ct.bOnly
+		d.HeadOnlyPass += ct.cOnly
+		if ct.n != 1 {
+			single = false
+		}
+	}
+	m := float64(len(ids))
+	d.BaseRate, d.HeadRate = Num(baseSum/m), Num(headSum/m)
+	mean, lo, hi, _ := PairedMeanCI(diffs, 1-Alpha)
+	d.Diff = Interval{Num(mean), Num(lo), Num(hi)}
+	if single {
+		d.Test = "mcnemar"
+		d.P = Num(McNemarExact(d.BaseOnlyPass, d.HeadOnlyPass))
+	} else {
+		d.Test = "sign-flip"
+		d.P = Num(SignFlipPValue(diffs))
+	}
+	d.MDE = nan
+	if len(diffs) >= 2 {
+		_, sd := meanAndSD(diffs)
+		d.MDE = Num(MinDetectableEffect(sd, len(diffs)))
+	}
+	d.Latency = Interval{nan, nan, nan}
+	d.LatencyPairs = len(cp.baseLat)
+	if len(cp.baseLat) > 0 {
+		r, rlo, rhi, _ := GeoMeanRatio(cp.baseLat, cp.headLat)
+		d.Latency = Interval{Num(r), Num(rlo), Num(rhi)}
+	}
+	return d
+}
+
+// Compare pairs the samples of the journals at basePath and headPath (the
+// last line of each sample) and compares them cell by cell.
+func Compare(basePath, headPath string, margin float64) (*Comparison, error) {
+	c := NewComparer(margin)
+	if _, err := ReadLatest(basePath, func(r *journal.Record) error { c.AddBase(r); return nil }); err != nil {
+		return nil, err
+	}
+	if _, err := ReadLatest(headPath, func(r *journal.Record) error { c.AddHead(r); return nil }); err != nil {
+		return nil, err
+	}
+	return c.Close(), nil
+}

@@ -1,0 +1,128 @@
+package reports
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+)
+
+// CaseChecks returns the current checks and pass rule of a case, and false
+// when the suite no longer has the case.
+type CaseChecks func(caseID string) (checks []eval.Check, rule eval.PassRule, ok bool)
+
+// RescoreStats says what re-scoring changed.
+type RescoreStats struct {
+	Samples int `json:"samples"`
+	// NowPass and NowFail count samples whose verdict flipped.
+	NowPass int `json:"nowPass"`
+	NowFail int `json:"nowFail"`
+	// Unknown counts samples of cases the suite no longer has; they are
+	// copied with their old verdicts.
+	Unknown int `json:"unknown"`
+}
+
+// Rescore scores every sample of the journal at in (its last line) again
+// with the current checks, on the stored response, and writes the re-scored
+// records to a new journal at out. It calls no API itself: a judge check
+// reaches a model only through the eval.Judge in ctx, which should answer
+// from its cache where it can. Superseded and interrupted lines are not
+// copied.
+func Rescore(ctx context.Context, in, out string, checks CaseChecks) (RescoreStats, error) {
+	var st RescoreStats
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return st, fmt.Errorf("rescore: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	_, err = ReadLatest(in, func(r *journal.Record) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		st.Samples++
+		cs, rule, ok := checks(r.CaseID)
+		if !ok {
+			st.Unknown++
+		} else {
+			v := eval.Score(ctx, r.Sample(), cs, rule)
+			switch {
+			case v.Pass && !r.Pass:
+				st.NowPass++
+			case !v.Pass && r.Pass:
+				st.NowFail++
+			}
+			r.Checks, r.Pass, r.Score = v.Outcomes, v.Pass, v.Score
+		}
+		line, err := journal.MarshalLine(r)
+		if err != nil {
+			return fmt.Errorf("rescore: encode record: %w", err)
+		}
+		_, err = bw.Write(line)
+		return err
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return st, fmt.Errorf("rescore %s: %w", in, err)
+	}
+	return st, nil
+}
+
+// SuiteChecks adapts a loaded suite to CaseChecks: a case's own pass rule
+// when it has one, else the suite's.
+func SuiteChecks(s *eval.Suite) CaseChecks {
+	byID := make(map[string]*eval.Case, len(s.Cases))
+	for _, c := range s.Cases {
+		byID[c.ID] = c
+	}
+	rule := SuiteRule(s)
+	return func(id string) ([]eval.Check, eval.PassRule, bool) {
+		c, ok := byID[id]
+		if !ok {
+			return nil, eval.PassRule{}, false
+		}
+		return c.Checks, rule(id), true
+	}
+}
+
+// SuiteRule returns the pass rule of each case of a suite, for
+// Options.Rule.
+func SuiteRule(s *eval.Suite) func(caseID string) eval.PassRule {
+	byID := make(map[string]*eval.Case, len(s.Cases))
+	for _, c := range s.Cases {
+		byID[c.ID] = c
+	}
+	return func(id string) eval.PassRule {
+		if c, ok := byID[id]; ok && c.Pass != nil {
+			return *c.Pass
+		}
+		return s.Pass
+	}
+}
+
+// SuiteCellOrder lists a suite's cell labels (variants, then the grid's
+// cells) in the order the suite declares them, for Options.CellOrder.
+func SuiteCellOrder(s *eval.Suite) []string {
+	cells := eval.Cells(s.Grid)
+	variants := []string{""}
+	if len(s.Variants) > 0 {
+		variants = variants[:0]
+		for _, v := range s.Variants {
+			variants = append(variants, v.Name)
+		}
+	}
+	var out []string
+	for _, v := range variants {
+		for _, c := range cells {
+			out = append(out, CellLabel(v, c.Label))
+		}
+	}
+	return out
+}

@@ -1,0 +1,227 @@
+package reports
+
+import (
+	"math"
+	"strconv"
+)
+
+// SchemaVersion is the version of the JSON summary schema (docs/report-schema.md).
+// It changes only when a field is removed or changes meaning; new fields may
+// be added within a version.
+const SchemaVersion = 1
+
+// SchemaID names the JSON summary schema and its version.
+const SchemaID = "promptgrid.summary/v1"
+
+// Num is a float64 that encodes as JSON null when it is NaN or infinite (an
+// undefined statistic, e.g. a pass rate of a cell without samples) and with
+// at most 6 significant digits otherwise, so that golden files do not depend
+// on the last bits of floating-point arithmetic.
+type Num float64
+
+// Defined reports whether n is a finite number.
+func (n Num) Defined() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float64(n), 0) }
+
+// MarshalJSON implements json.Marshaler.
+func (n Num) MarshalJSON() ([]byte, error) {
+	if !n.Defined() {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, round6(float64(n)), 'g', -1, 64), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler (null decodes as NaN).
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	*n = Num(v)
+	return err
+}
+
+func round6(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	return r
+}
+
+var nan = Num(math.NaN())
+
+// Summary is the aggregate of one run: one entry per grid cell (and variant),
+// each with its cases, and a total over all cells.
+type Summary struct {
+	Schema    string `json:"schema"`
+	RunID     string `json:"runId"`
+	Suite     string `json:"suite"`
+	SuiteHash string `json:"suiteHash,omitempty"`
+	// Axes are the grid axes (dotted task-field paths) seen in the run.
+	Axes []string `json:"axes"`
+	// Ks are the k of the pass@k and pass^k estimates.
+	Ks    []int   `json:"ks"`
+	Cells []*Cell `json:"cells"`
+	// Total pools every cell: each case's samples across all cells.
+	Total *Cell `json:"total"`
+	// Superseded counts journal lines replaced by a later line for the same
+	// sample (after --retry-errors or resume); only the last line counts.
+	Superseded int `json:"superseded"`
+	// Incomplete counts samples whose last line is an interrupted attempt;
+	// they are left out of every statistic.
+	Incomplete int `json:"incomplete"`
+}
+
+// Cell is the summary of one grid cell (or of the whole run, for the total).
+type Cell struct {
+	// Label identifies the cell: the variant (if any) and the grid values.
+	Label   string         `json:"label"`
+	Cell    string         `json:"cell"`
+	Variant string         `json:"variant,omitempty"`
+	Values  map[string]any `json:"values,omitempty"`
+
+	Cases   int `json:"cases"`
+	Samples int `json:"samples"`
+	Passed  int `json:"passed"`
+	Errored int `json:"errored"`
+	// CasesPassed counts the cases that pass by their pass rule.
+	CasesPassed int `json:"casesPassed"`
+	// PassRate is the mean over cases of each case's share of passing
+	// samples, with a 95% interval clustered by case.
+	PassRate Interval `json:"passRate"`
+	PassAtK  []KRate  `json:"passAtK"`
+
+	TTFT      Dist `json:"ttftMs"`
+	TTFO      Dist `json:"ttfoMs"`
+	E2E       Dist `json:"e2eMs"`
+	Queue     Dist `json:"queueMs"`
+	ToSuccess Dist `json:"toSuccessMs"`
+
+	PromptTokens   Dist `json:"promptTokens"`
+	ThinkingTokens Dist `json:"thinkingTokens"`
+	VisibleTokens  Dist `json:"visibleTokens"`
+
+	Cost Cost `json:"cost"`
+	// Errors counts failed samples by error class.
+	Errors map[string]int `json:"errors"`
+	// Retries is the number of attempts beyond the first, over all samples.
+	Retries int `json:"retries"`
+	// Cached counts samples served from the response cache.
+	Cached int `json:"cached"`
+	// DistinctShare is, over the tasks with numberResults > 1, the mean share
+	// of distinct texts among a task's successful results (1 = all
+	// different); null when no task had several results.
+	DistinctShare  Num `json:"distinctShare"`
+	DistinctTrials int `json:"distinctTrials"`
+	// Judge is what judge checks spent, apart from Cost.
+	Judge Judge `json:"judge"`
+
+	PerCase []*Case `json:"perCase,omitempty"`
+}
+
+// Case is the summary of one case within a cell.
+type Case struct {
+	ID      string   `json:"id"`
+	Tags    []string `json:"tags,omitempty"`
+	Samples int      `json:"samples"`
+	Passed  int      `json:"passed"`
+	Errored int      `json:"errored"`
+	// Pass is whether the case passes in the cell by its pass rule.
+	Pass bool `json:"pass"`
+	// PassRate is the share of passing samples with a Wilson 95% interval.
+	PassRate Interval `json:"passRate"`
+	PassAtK  []KRate  `json:"passAtK"`
+
+	TTFT           Dist `json:"ttftMs"`
+	TTFO           Dist `json:"ttfoMs"`
+	E2E            Dist `json:"e2eMs"`
+	ThinkingTokens Dist `json:"thinkingTokens"`
+	VisibleTokens  Dist `json:"visibleTokens"`
+	Cost           Cost `json:"cost"`
+
+	Errors  map[string]int `json:"errors,omitempty"`
+	Retries int            `json:"retries"`
+	// Failures are the first failing samples (at most Options.MaxFailures),
+	// with the model's text and the reasons.
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+// Failure is one failing sample as reports show it.
+type Failure struct {
+	Seed        int64  `json:"seed"`
+	ResultIndex int    `json:"resultIndex"`
+	Text        string `json:"text"`
+	// Error is the request's error ("class: code: message"), if it failed.
+	Error   string   `json:"error,omitempty"`
+	Reasons []string `json:"reasons"`
+}
+
+// Interval is an estimate with a 95% interval.
+type Interval struct {
+	Value Num `json:"value"`
+	Lo    Num `json:"lo"`
+	Hi    Num `json:"hi"`
+}
+
+// KRate is the mean over cases of the unbiased pass@k and pass^k estimates,
+// over the cases with at least k samples.
+type KRate struct {
+	K       int `json:"k"`
+	PassAt  Num `json:"passAt"`
+	PassHat Num `json:"passHat"`
+	Cases   int `json:"cases"`
+}
+
+// Dist describes a distribution of raw values: n, mean and quantiles.
+type Dist struct {
+	N         int           `json:"n"`
+	Mean      Num           `json:"mean"`
+	Min       Num           `json:"min"`
+	Max       Num           `json:"max"`
+	Quantiles []QuantileEst `json:"quantiles,omitempty"`
+}
+
+// QuantileEst is one quantile (type 7) with its distribution-free 95% interval.
+// NTooSmall is true when no such interval exists for this n; the value is
+// still given but should be read as indicative.
+type QuantileEst struct {
+	P         float64 `json:"p"`
+	Value     Num     `json:"value"`
+	Lo        Num     `json:"lo"`
+	Hi        Num     `json:"hi"`
+	NTooSmall bool    `json:"nTooSmall"`
+}
+
+// At returns the quantile p of d, and false when d has none for p.
+func (d Dist) At(p float64) (QuantileEst, bool) {
+	for _, q := range d.Quantiles {
+		if q.P == p {
+			return q, true
+		}
+	}
+	return QuantileEst{P: p, Value: nan, Lo: nan, Hi: nan, NTooSmall: true}, false
+}
+
+// Cost is money spent, in USD, with reported and estimated amounts apart.
+type Cost struct {
+	// Total = Reported + Estimated.
+	Total     Num `json:"total"`
+	Reported  Num `json:"reported"`
+	Estimated Num `json:"estimated"`
+	// ReportedN, EstimatedN and MissingN count samples whose cost the API
+	// reported, was estimated from the price table, or is unknown.
+	ReportedN  int `json:"reportedN"`
+	EstimatedN int `json:"estimatedN"`
+	MissingN   int `json:"missingN"`
+	// PerSample = Total / samples; PerPassing = Total / passing samples.
+	PerSample  Num `json:"perSample"`
+	PerPassing Num `json:"perPassing"`
+}
+
+// Judge is what LLM-as-judge checks spent in a cell, counted apart from the
+// samples' own cost: Calls verdicts paid for now, Cached verdicts taken from
+// the judge cache (free), and the tokens and USD of the paid ones.
+type Judge struct {
+	Calls  int `json:"calls"`
+	Cached int `json:"cached"`
+	Tokens int `json:"tokens"`
+	Cost   Num `json:"cost"`
+}
