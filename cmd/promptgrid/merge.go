@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/promptgrid/promptgrid/runner"
+)
+
+func init() { register(newMergeCmd) }
+
+// mergeOptions are the flags and arguments of `promptgrid merge`.
+type mergeOptions struct {
+	dirs   []string
+	out    string
+	report reportFlags
+}
+
+func newMergeCmd(s *streams) *cobra.Command {
+	o := &mergeOptions{}
+	cmd := &cobra.Command{
+		Use:   "merge RUN_DIR... --out DIR",
+		Short: "Join shard runs (run --shard i/n) into one run and report on it",
+		Long: `Merge copies the journals of several runs of the same suite (typically the
+shards of one run, made with run --shard i/n) into a new run directory, with one
+run.json summing them, and prints the report as if the suite had run whole.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.dirs = args
+			return mergeRun(cmd.Context(), s, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.out, "out", "", "directory of the merged run (required, must not hold a journal)")
+	o.report.register(cmd.Flags())
+	return cmd
+}
+
+// mergeRun merges the runs and reports on the result.
+func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
+	if o.out == "" {
+		return withCode(exitInput, errors.New("merge needs --out DIR for the merged run"))
+	}
+	if err := o.report.validate(); err != nil {
+		return err
+	}
+	m, err := runner.Merge(o.dirs, o.out, newRunID(time.Now()))
+	if err != nil {
+		return withCode(exitInput, err)
+	}
+	fmt.Fprintf(s.Err, "promptgrid: merged %d runs into %s: %d trials, %d samples (%s)\n",
+		len(o.dirs), o.out, m.Trials, m.Samples, m.StopReason)
+	return o.report.finish(ctx, s, o.out)
+}

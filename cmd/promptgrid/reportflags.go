@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/reports"
+	"github.com/spf13/pflag"
+)
+
+// reportFormats are the values --format accepts.
+var reportFormats = []string{"table", "md", "json", "csv", "junit", "html"}
+
+// reportFlags are the reporting and gating flags shared by `run` and
+// `report`.
+type reportFlags struct {
+	formats   []string
+	baseline  string
+	failUnder float64
+	margin    float64
+	failOn    string
+}
+
+// register adds --format, --baseline, --fail-under, --margin and --fail-on.
+func (f *reportFlags) register(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&f.formats, "format", []string{"table"},
+		"report formats, several allowed: "+strings.Join(reportFormats, ",")+" (files are written to the run directory; table prints here)")
+	fs.StringVar(&f.baseline, "baseline", "", "compare with this earlier run directory and fail on a regression")
+	fs.Float64Var(&f.failUnder, "fail-under", -1, "fail (exit 1) when a cell's pass rate is below this fraction, e.g. 0.9")
+	fs.Float64Var(&f.margin, "margin", 0, "with --baseline: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
+	fs.StringVar(&f.failOn, "fail-on", "regression", "what fails the run: regression (needs --baseline) or any-fail (any case failing in any cell)")
+}
+
+// validate checks flag values before anything runs.
+func (f *reportFlags) validate() error {
+	for _, fm := range f.formats {
+		if !slices.Contains(reportFormats, fm) {
+			return withCode(exitInput, fmt.Errorf("--format: unknown format %q (want some of %s)", fm, strings.Join(reportFormats, ",")))
+		}
+	}
+	if f.failOn != "regression" && f.failOn != "any-fail" {
+		return withCode(exitInput, fmt.Errorf("--fail-on: want regression or any-fail, got %q", f.failOn))
+	}
+	if f.failUnder > 1 {
+		return withCode(exitInput, fmt.Errorf("--fail-under is a fraction between 0 and 1, got %g", f.failUnder))
+	}
+	if f.margin < 0 || f.margin >= 1 {
+		return withCode(exitInput, fmt.Errorf("--margin is a fraction between 0 and 1, got %g", f.margin))
+	}
+	return nil
+}
+
+// finish reports on the run in runDir: it prints the terminal table to
+// s.Out, writes the requested formats under runDir (and the Markdown
+// summary to $GITHUB_STEP_SUMMARY when set), compares with --baseline, and
+// returns withCode(exitGate, ...) when a gate fails.
+func (f *reportFlags) finish(ctx context.Context, s *streams, runDir string) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	sum, err := reports.Aggregate(filepath.Join(runDir, journal.JournalFile), summaryOptions(s, runDir))
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("report on %s: %w", runDir, err))
+	}
+	return f.emit(ctx, s, runDir, journal.JournalFile, sum)
+}
+
+// emit prints, writes and gates a summary of the journal file jname in
+// runDir.
+func (f *reportFlags) emit(ctx context.Context, s *streams, runDir, jname string, sum *reports.Summary) error {
+	if err := reports.Table(sum, !s.OutTTY)(s.Out); err != nil {
+		return err
+	}
+	stem := strings.TrimSuffix(strings.TrimPrefix(jname, "journal"), ".jsonl")
+	stem = strings.TrimPrefix(stem, ".")
+	written, err := reports.WriteFiles(runDir, stem, f.formats, sum, filepath.Join(runDir, jname))
+	for _, p := range written {
+		fmt.Fprintf(s.Err, "promptgrid: wrote %s\n", p)
+	}
+	if err != nil {
+		return err
+	}
+	if p := s.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		if err := reports.AppendFile(p, reports.Markdown(sum)); err != nil {
+			return fmt.Errorf("write $GITHUB_STEP_SUMMARY: %w", err)
+		}
+	}
+	var gates []string
+	if f.failUnder >= 0 {
+		for _, c := range sum.Cells {
+			if !c.PassRate.Value.Defined() || float64(c.PassRate.Value) < f.failUnder {
+				gates = append(gates, fmt.Sprintf("cell %s: pass rate %.1f%% is below --fail-under %.1f%%", c.Label, 100*float64(c.PassRate.Value), 100*f.failUnder))
+			}
+		}
+	}
+	if f.failOn == "any-fail" {
+		for _, c := range sum.Cells {
+			if failing := c.Cases - c.CasesPassed; failing > 0 {
+				gates = append(gates, fmt.Sprintf("cell %s: %d of %d cases fail", c.Label, failing, c.Cases))
+			}
+		}
+	}
+	if f.baseline != "" {
+		regressions, err := f.compareBaseline(ctx, s, runDir, jname)
+		if err != nil {
+			return err
+		}
+		gates = append(gates, regressions...)
+	}
+	if len(gates) > 0 {
+		return withCode(exitGate, fmt.Errorf("quality gate failed:\n  %s", strings.Join(gates, "\n  ")))
+	}
+	return nil
+}
+
+// summaryOptions returns the aggregation options of a run: the pass rules
+// and cell order of its suite when the suite file is still the one the run
+// used (same hash), the defaults otherwise.
+func summaryOptions(s *streams, runDir string) reports.Options {
+	m, err := journal.ReadMeta(runDir)
+	if err != nil || m.SuitePath == "" {
+		return reports.Options{}
+	}
+	suite, err := eval.Load(m.SuitePath)
+	if err != nil || suite.Hash != m.SuiteHash {
+		return reports.Options{}
+	}
+	return suiteOptions(suite)
+}
+
+// suiteOptions are the aggregation options a suite implies.
+func suiteOptions(suite *eval.Suite) reports.Options {
+	return reports.Options{Rule: reports.SuiteRule(suite), CellOrder: reports.SuiteCellOrder(suite)}
+}
+
+// compareBaseline compares the journal jname of runDir with --baseline's
+// journal, prints and writes the comparison, and returns one message per
+// regressed cell.
+func (f *reportFlags) compareBaseline(_ context.Context, s *streams, runDir, jname string) ([]string, error) {
+	basePath := filepath.Join(f.baseline, journal.JournalFile)
+	c, err := reports.Compare(basePath, filepath.Join(runDir, jname), f.margin)
+	if err != nil {
+		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: %w", f.baseline, err))
+	}
+	if err := writeComparison(s, runDir, f.formats, c); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range c.Cells {
+		if d.Verdict == reports.VerdictWorse {
+			out = append(out, regression(d, f.baseline))
+		}
+	}
+	if len(c.Cells) == 0 {
+		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: no sample pairs with this run (same cases, cells and seeds are needed)", f.baseline))
+	}
+	return out, nil
+}
+
+// regression describes a regressed cell for the gate's error message.
+func regression(d *reports.CellDiff, base string) string {
+	return fmt.Sprintf("cell %s regressed against %s: pass rate %.1f%% → %.1f%%, difference %+.1f points [%+.1f, %+.1f], Holm p %.3g",
+		d.Label, base, 100*float64(d.BaseRate), 100*float64(d.HeadRate),
+		100*float64(d.Diff.Value), 100*float64(d.Diff.Lo), 100*float64(d.Diff.Hi), float64(d.PHolm))
+}
+
+// writeComparison prints a comparison's table to s.Out, writes compare.md
+// and compare.json under dir when md or json are among formats, and appends
+// the Markdown to $GITHUB_STEP_SUMMARY when set.
+func writeComparison(s *streams, dir string, formats []string, c *reports.Comparison) error {
+	if err := reports.CompareTable(c, !s.OutTTY)(s.Out); err != nil {
+		return err
+	}
+	for _, fm := range formats {
+		var r reports.Renderer
+		switch fm {
+		case "md":
+			r = reports.CompareMarkdown(c)
+		case "json":
+			r = reports.CompareJSON(c)
+		default:
+			continue
+		}
+		p := filepath.Join(dir, "compare."+fm)
+		if err := reports.WriteFile(p, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Err, "promptgrid: wrote %s\n", p)
+	}
+	if p := s.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		if err := reports.AppendFile(p, reports.CompareMarkdown(c)); err != nil {
+			return fmt.Errorf("write $GITHUB_STEP_SUMMARY: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/runner"
+	"github.com/promptgrid/promptgrid/runware"
+)
+
+func init() { register(newRunCmd) }
+
+// runOptions are the flags and argument of `promptgrid run`.
+type runOptions struct {
+	suitePath    string
+	filter       string
+	sim          bool
+	simTimeScale float64
+	endpoint     string
+
+	rate             float64
+	concurrency      int
+	fixedConcurrency bool
+	tokensPerMinute  int
+	batch            int
+	maxCost          float64
+	timeout          time.Duration
+
+	out         string
+	resume      string
+	retryErrors bool
+	cache       string
+	shard       string
+	quiet       bool
+
+	arrival    string
+	burstiness float64
+	duration   time.Duration
+	requests   int
+	warmup     int
+
+	report reportFlags
+	// changed holds the flags set on the command line, for run.json.
+	changed map[string]string
+	// set reports whether a flag was given on the command line.
+	set func(name string) bool
+}
+
+func newRunCmd(s *streams) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [flags] SUITE",
+		Short: "Run a suite and journal every sample",
+		Long: `Run expands SUITE into trials (case x grid cell x variant x seed), sends them to
+Runware (or, with --sim, to the built-in simulator), checks every sample and
+appends it to RUN_DIR/journal.jsonl the moment it arrives, then prints the
+report. Set RUNWARE_API_KEY to use the real API.
+
+Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
+4 stopped on a fatal API error (auth, credits), 130 interrupted.`,
+		Args: cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.suitePath = args[0]
+			}
+			if o.suitePath == "" && o.resume == "" {
+				return withCode(exitInput, errors.New("run needs a SUITE file (or --resume RUN_DIR)"))
+			}
+			o.changed = map[string]string{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { o.changed[f.Name] = f.Value.String() })
+			o.set = func(name string) bool { return cmd.Flags().Changed(name) }
+			return runRun(cmd.Context(), s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.filter, "filter", "", "run only cases whose id or tag matches")
+	f.BoolVar(&o.sim, "sim", false, "run against the built-in simulator on 127.0.0.1 instead of the real API")
+	f.Float64Var(&o.simTimeScale, "sim-time-scale", 0.05, "with --sim: scale of the simulated model delays (1 = realistic, 0 = none)")
+	f.StringVar(&o.endpoint, "endpoint", runware.DefaultEndpoint, "Runware native API endpoint")
+	f.Float64Var(&o.rate, "rate", 0, "requests per second (default: the suite's limits.rate, else unlimited)")
+	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("requests in flight at most (default: the suite's limits.concurrency, else %d)", runner.DefaultConcurrency))
+	f.BoolVar(&o.fixedConcurrency, "fixed-concurrency", false, "do not shrink concurrency on 429 (no AIMD)")
+	f.IntVar(&o.tokensPerMinute, "tpm", 0, "tokens per minute at most (default: the suite's limits.tokensPerMinute, else no cap)")
+	f.IntVar(&o.batch, "batch", 1, "tasks per HTTP request (sync and async delivery)")
+	f.Float64Var(&o.maxCost, "max-cost", 0, "stop scheduling before spend could pass this many USD (default: the suite's limits.maxCost)")
+	f.DurationVar(&o.timeout, "timeout", 0, "per-request timeout (default: the suite's limits.timeout, else none)")
+	f.StringVar(&o.out, "out", "", "run directory (default runs/<run-id>)")
+	f.StringVar(&o.resume, "resume", "", "resume the run in this directory: run only trials without a terminal line")
+	f.BoolVar(&o.retryErrors, "retry-errors", false, "with --resume: also re-run trials whose samples failed, marking them retried")
+	f.StringVar(&o.cache, "cache", "", "response cache directory: identical requests (seed included) are answered from it")
+	f.StringVar(&o.shard, "shard", "", "run only shard i of n (i/n, by trial key); join shards with `promptgrid merge`")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress display")
+	f.StringVar(&o.arrival, "arrival", "", "open-loop load mode: constant, poisson or gamma arrivals at --rate")
+	f.Float64Var(&o.burstiness, "burstiness", 1, "with --arrival gamma: coefficient of variation of the gaps")
+	f.DurationVar(&o.duration, "duration", 0, "with --arrival: length of the load")
+	f.IntVar(&o.requests, "requests", 0, "with --arrival: number of measured requests")
+	f.IntVar(&o.warmup, "warmup", 0, "with --arrival: requests sent first and not journaled")
+	o.report.register(f)
+	return cmd
+}
+
+// runRun runs a suite (or resumes a run) and reports on it.
+func runRun(ctx context.Context, s *streams, o *runOptions) error {
+	if err := o.report.validate(); err != nil {
+		return err
+	}
+	var prev *journal.Meta
+	if o.resume != "" {
+		m, err := journal.ReadMeta(o.resume)
+		if err != nil {
+			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
+		prev = m
+		if o.suitePath == "" {
+			o.suitePath = m.SuitePath
+		}
+		if !o.set("filter") {
+			o.filter = m.Flags["filter"]
+		}
+		if !o.set("shard") && m.Shard != "" {
+			o.shard = m.Shard
+		}
+		if !o.set("sim") && m.Simulated {
+			o.sim = true
+		}
+	} else if o.retryErrors {
+		return withCode(exitInput, errors.New("--retry-errors needs --resume RUN_DIR"))
+	}
+	suite, err := loadSuite(s, o.suitePath, o.filter)
+	if err != nil {
+		return err
+	}
+	if prev != nil && prev.SuiteHash != suite.Hash {
+		return withCode(exitInput, fmt.Errorf("--resume: %s changed since run %s started (hash %s, now %s); start a new run",
+			o.suitePath, prev.RunID, prev.SuiteHash, suite.Hash))
+	}
+	trials, err := eval.Expand(suite)
+	if err != nil {
+		return withCode(exitInput, err)
+	}
+	var shard runner.Shard
+	if o.shard != "" {
+		if shard, err = runner.ParseShard(o.shard); err != nil {
+			return withCode(exitInput, err)
+		}
+		trials = shard.Select(trials)
+	}
+	cfg, err := o.config(suite)
+	if err != nil {
+		return err
+	}
+
+	// Credentials: the simulator, or the user's key (never printed or stored).
+	apiKey, endpoint := s.Getenv("RUNWARE_API_KEY"), o.endpoint
+	if o.sim {
+		sim, err := startSim(suite, o.simTimeScale, nil)
+		if err != nil {
+			return withCode(exitInput, err)
+		}
+		defer sim.Close()
+		apiKey, endpoint = simKey, sim.URL()
+	} else if apiKey == "" {
+		return withCode(exitInput, errors.New("no API key: set RUNWARE_API_KEY or pass --sim to use the built-in simulator"))
+	}
+	client := runware.NewClient(apiKey, runware.WithEndpoint(endpoint), runware.WithHTTPClient(runner.HTTPClient(cfg.Concurrency)))
+	cfg.API = client
+	if o.cache != "" {
+		if cfg.Cache, err = runner.OpenCache(o.cache, endpointNamespace(o.sim, endpoint)); err != nil {
+			return withCode(exitInput, err)
+		}
+	}
+
+	// The run directory and its run.json.
+	meta := &journal.Meta{Suite: suite.Name, SuitePath: suite.Path, SuiteHash: suite.Hash, Version: versionString(),
+		Flags: o.changed, Simulated: o.sim, Started: time.Now().UTC(), Trials: len(trials)}
+	if !o.sim {
+		meta.Endpoint = endpoint
+	}
+	if o.shard != "" {
+		meta.Shard = shard.String()
+	}
+	dir := o.out
+	prevSamples := 0
+	if prev != nil {
+		dir = o.resume
+		meta.RunID, meta.Started, meta.Flags = prev.RunID, prev.Started, prev.Flags
+		state, err := runner.ReadState(filepath.Join(dir, journal.JournalFile))
+		if err != nil {
+			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
+		trials, cfg.Retried = runner.Pending(trials, state, o.retryErrors)
+		st, err := journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil })
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
+		prevSamples = st.Records
+	} else {
+		meta.RunID = newRunID(time.Now())
+		if dir == "" {
+			dir = filepath.Join("runs", meta.RunID)
+		}
+	}
+	cfg.RunID = meta.RunID
+	meta.StopReason = journal.StopRunning
+	w, err := journal.Create(dir)
+	if err != nil {
+		return withCode(exitInput, err)
+	}
+	if err := journal.WriteMeta(dir, meta); err != nil {
+		w.Close()
+		return withCode(exitInput, err)
+	}
+	cfg.Journal = w
+
+	// Run, with judge checks reaching the model through the same client,
+	// and progress on stderr.
+	if j := newJudge(client, o.cache); j != nil {
+		ctx = eval.WithJudge(ctx, j)
+	}
+	cfg.Progress = &runner.Progress{}
+	stopProgress := func() {}
+	if !o.quiet {
+		stopProgress = runner.ShowProgress(s.Err, s.ErrTTY, cfg.Progress, runner.PlainEvery)
+	}
+	res, runErr := runner.Run(ctx, cfg, trials)
+	stopProgress()
+	if cerr := w.Close(); runErr == nil && cerr != nil {
+		runErr = cerr
+	}
+	meta.Ended = time.Now().UTC()
+	if res != nil {
+		meta.StopReason, meta.StopDetail = res.StopReason, res.StopDetail
+	}
+	if res != nil {
+		meta.Samples = prevSamples + res.Samples
+	}
+	if runErr != nil {
+		meta.StopReason, meta.StopDetail = journal.StopInterrupted, runErr.Error()
+	}
+	if err := journal.WriteMeta(dir, meta); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return withCode(exitInput, fmt.Errorf("run %s: %w", dir, runErr))
+	}
+	if cfg.Cache != nil && cfg.Cache.Err() != nil {
+		fmt.Fprintf(s.Err, "promptgrid: warning: response cache not written: %v\n", cfg.Cache.Err())
+	}
+	fmt.Fprintf(s.Err, "promptgrid: run %s: %s, %d trials, %d samples journaled in %s\n",
+		meta.RunID, meta.StopReason, res.Trials, res.Samples, dir)
+
+	gateErr := o.report.finish(ctx, s, dir)
+	switch res.StopReason {
+	case journal.StopBudget:
+		return withCode(exitBudget, fmt.Errorf("budget: %s", res.StopDetail))
+	case journal.StopFatalAPI:
+		return withCode(exitAPI, fmt.Errorf("the API refused the run: %s (resume with --resume %s once fixed)", res.StopDetail, dir))
+	case journal.StopInterrupted, journal.StopDeadline:
+		return withCode(exitInterrupted, fmt.Errorf("run %s %s; resume with --resume %s", meta.RunID, res.StopReason, dir))
+	}
+	return gateErr
+}
+
+// config merges the suite's limits with the flags (flags win).
+func (o *runOptions) config(suite *eval.Suite) (runner.Config, error) {
+	l := suite.Limits
+	cfg := runner.Config{
+		SuiteName:        suite.Name,
+		SuiteHash:        suite.Hash,
+		Pricing:          eval.DefaultPricing,
+		Pass:             suite.Pass,
+		Rate:             l.Rate,
+		Concurrency:      l.Concurrency,
+		FixedConcurrency: o.fixedConcurrency,
+		TokensPerMinute:  l.TokensPerMinute,
+		Batch:            o.batch,
+		MaxCost:          l.MaxCost,
+		Timeout:          l.Timeout,
+	}
+	if suite.Pricing != nil {
+		cfg.Pricing = *suite.Pricing
+	}
+	if o.set("rate") {
+		cfg.Rate = o.rate
+	}
+	if o.set("concurrency") {
+		cfg.Concurrency = o.concurrency
+	}
+	if o.set("tpm") {
+		cfg.TokensPerMinute = o.tokensPerMinute
+	}
+	if o.set("max-cost") {
+		cfg.MaxCost = o.maxCost
+	}
+	if o.set("timeout") {
+		cfg.Timeout = o.timeout
+	}
+	if cfg.Rate < 0 || cfg.Concurrency < 0 || cfg.MaxCost < 0 || cfg.Batch < 1 || cfg.TokensPerMinute < 0 {
+		return cfg, withCode(exitInput, errors.New("--rate, --concurrency, --tpm and --max-cost must not be negative; --batch must be at least 1"))
+	}
+	if o.arrival != "" {
+		cfg.Load = &runner.Load{Arrival: o.arrival, Rate: cfg.Rate, Burstiness: o.burstiness,
+			Duration: o.duration, Requests: o.requests, Warmup: o.warmup, Seed: 1}
+		if cfg.Concurrency == 0 {
+			// Open loop must not be throttled by completions: a generous cap
+			// lets arrivals leave on time; hitting it shows up as lateness.
+			cfg.Concurrency = 1024
+		}
+		if _, err := cfg.Load.Schedule(); err != nil {
+			return cfg, withCode(exitInput, err)
+		}
+	} else if o.set("duration") || o.set("requests") || o.set("warmup") {
+		return cfg, withCode(exitInput, errors.New("--duration, --requests and --warmup need --arrival"))
+	}
+	return cfg, nil
+}
+
+// endpointNamespace separates cache entries by where answers came from.
+func endpointNamespace(sim bool, endpoint string) string {
+	if sim {
+		return "simulator"
+	}
+	return endpoint
+}
+
+// newRunID returns a sortable run id: UTC timestamp plus a short random
+// suffix, e.g. 20250101-120000-3fa9c1.
+func newRunID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}

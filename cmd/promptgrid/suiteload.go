@@ -1,0 +1,32 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/promptgrid/promptgrid/eval"
+)
+
+// loadSuite loads and validates the suite at path and keeps the cases that
+// filter selects (by id or tag; "" keeps all). Every failure is bad input:
+// the error (exit code 2) carries the full rendered problem list, each
+// problem as file:line:col, the source line and a caret.
+func loadSuite(s *streams, path, filter string) (*eval.Suite, error) {
+	_ = s
+	suite, err := eval.Load(path)
+	if err != nil {
+		var ps *eval.Problems
+		if errors.As(err, &ps) {
+			noun := "problems"
+			if len(ps.List) == 1 {
+				noun = "problem"
+			}
+			return nil, withCode(exitInput, fmt.Errorf("%s: %d %s:\n%w", path, len(ps.List), noun, ps))
+		}
+		return nil, withCode(exitInput, err)
+	}
+	if err := eval.Filter(suite, filter); err != nil {
+		return nil, withCode(exitInput, err)
+	}
+	return suite, nil
+}

@@ -1,0 +1,63 @@
+package runner
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Retry bounds the retries of transient failures: exponential backoff with
+// full jitter (a uniform draw in [0, min(Max, Base*2^(n-1))] before retry n),
+// never shorter than a Retry-After the server sent, at most MaxAttempts
+// attempts in all and no retry that would start after MaxElapsed since the
+// trial was first scheduled.
+type Retry struct {
+	Base        time.Duration
+	Max         time.Duration
+	MaxAttempts int
+	MaxElapsed  time.Duration
+}
+
+// DefaultRetry is used for zero fields of Config.Retry.
+var DefaultRetry = Retry{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: 6, MaxElapsed: 5 * time.Minute}
+
+func (p Retry) withDefaults() Retry {
+	if p.Base <= 0 {
+		p.Base = DefaultRetry.Base
+	}
+	if p.Max <= 0 {
+		p.Max = DefaultRetry.Max
+	}
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultRetry.MaxAttempts
+	}
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = DefaultRetry.MaxElapsed
+	}
+	return p
+}
+
+// delay is the wait before retry number n (n >= 1, the attempt that failed),
+// given a Retry-After (0 when absent) and a uniform draw u in [0, 1).
+func (p Retry) delay(n int, retryAfter time.Duration, u float64) time.Duration {
+	ceiling := p.Max
+	if n-1 < 62 {
+		if d := p.Base << (n - 1); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	d := time.Duration(u * float64(ceiling))
+	return max(d, retryAfter)
+}
+
+// next decides whether attempt n (just failed) gets a retry and after how
+// long; elapsed is the time since the trial was first scheduled.
+func (p Retry) next(n int, elapsed, retryAfter time.Duration, rnd *rand.Rand) (time.Duration, bool) {
+	if n >= p.MaxAttempts {
+		return 0, false
+	}
+	d := p.delay(n, retryAfter, rnd.Float64())
+	if elapsed+d > p.MaxElapsed {
+		return 0, false
+	}
+	return d, true
+}

@@ -1,0 +1,78 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/promptgrid/promptgrid/journal"
+)
+
+// Merge joins the journals of several run directories (shards of one suite)
+// into out as one run with id runID: every record is copied in order with its
+// run id rewritten, and run.json sums the shards. The runs must share a
+// suite hash. The merged stop reason is "completed" only when every shard
+// completed; otherwise it is the first other reason, with the shard named.
+func Merge(dirs []string, out, runID string) (*journal.Meta, error) {
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("merge: no run directories")
+	}
+	metas := make([]*journal.Meta, len(dirs))
+	for i, d := range dirs {
+		m, err := journal.ReadMeta(d)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		if i > 0 && m.SuiteHash != metas[0].SuiteHash {
+			return nil, fmt.Errorf("merge: %s ran suite %s (hash %s) but %s ran hash %s; shards must come from the same suite",
+				d, m.Suite, m.SuiteHash, dirs[0], metas[0].SuiteHash)
+		}
+		metas[i] = m
+	}
+	if _, err := os.Stat(filepath.Join(out, journal.JournalFile)); err == nil {
+		return nil, fmt.Errorf("merge: %s already holds a journal; merge into a new directory", out)
+	}
+	w, err := journal.Create(out)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	first := metas[0]
+	merged := &journal.Meta{RunID: runID, Suite: first.Suite, SuitePath: first.SuitePath, SuiteHash: first.SuiteHash,
+		Version: first.Version, Endpoint: first.Endpoint, Simulated: first.Simulated, Started: first.Started,
+		StopReason: journal.StopCompleted, Merged: dirs, Flags: map[string]string{}}
+	for k, v := range first.Flags {
+		if k != "shard" && k != "out" {
+			merged.Flags[k] = v
+		}
+	}
+	for i, d := range dirs {
+		m := metas[i]
+		if m.Started.Before(merged.Started) {
+			merged.Started = m.Started
+		}
+		if m.Ended.After(merged.Ended) {
+			merged.Ended = m.Ended
+		}
+		merged.Trials += m.Trials
+		if m.StopReason != journal.StopCompleted && merged.StopReason == journal.StopCompleted {
+			merged.StopReason = m.StopReason
+			merged.StopDetail = fmt.Sprintf("%s: %s %s", d, m.StopReason, m.StopDetail)
+		}
+		_, err := journal.Read(filepath.Join(d, journal.JournalFile), func(r *journal.Record) error {
+			r.RunID = runID
+			merged.Samples++
+			return w.Append(r)
+		})
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	if err := journal.WriteMeta(out, merged); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	return merged, nil
+}

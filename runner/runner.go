@@ -1,0 +1,299 @@
+// Package runner executes trials against Runware: it paces requests with one
+// shared token bucket, caps and adapts concurrency (AIMD on 429), retries
+// transient failures with backoff, journals every sample the moment it
+// arrives, and stops early on a fatal API error, a budget cap or Ctrl-C. It
+// also resumes, shards and caches runs.
+//
+// Shape (after vegeta): the scheduler, which runs in Run's goroutine, decides
+// when a trial goes (pacer, budget, gate); one goroutine per dispatched
+// request decides how (send, retry, score); one collector goroutine owns the
+// results channel and the journal.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/runware"
+)
+
+// API is what the runner needs of a Runware client; *runware.Client is one.
+type API interface {
+	Do(ctx context.Context, tasks []runware.Task) ([]*runware.Response, error)
+}
+
+// ChatAPI is implemented by clients that also speak the OpenAI-compatible
+// endpoint; trials with Transport "openai" need it.
+type ChatAPI interface {
+	Chat(ctx context.Context, task runware.Task) (*runware.Response, error)
+}
+
+// DefaultConcurrency is the in-flight cap when neither the suite nor a flag
+// sets one.
+const DefaultConcurrency = 8
+
+// Config is everything a run needs besides its trials.
+type Config struct {
+	// API sends requests.
+	API API
+	// RunID, SuiteName and SuiteHash are copied into every record.
+	RunID     string
+	SuiteName string
+	SuiteHash string
+	// Pricing estimates costs the API did not report.
+	Pricing eval.Pricing
+	// Pass is the suite's pass rule; a case's own rule overrides it.
+	Pass eval.PassRule
+	// Journal receives every sample.
+	Journal *journal.Writer
+	// Rate is requests per second (one shared token bucket); 0 = unlimited.
+	Rate float64
+	// Concurrency caps requests in flight; 0 = DefaultConcurrency.
+	Concurrency int
+	// FixedConcurrency turns AIMD off: 429s do not shrink the cap.
+	FixedConcurrency bool
+	// TokensPerMinute caps prompt plus completion tokens per minute; 0 = none.
+	TokensPerMinute int
+	// Batch puts up to Batch trials (same delivery, native transport, not
+	// stream) in one HTTP request; 0 or 1 = one per request.
+	Batch int
+	// MaxCost stops scheduling when spend plus the in-flight upper bound
+	// would pass it; 0 = no cap.
+	MaxCost float64
+	// Timeout bounds each attempt; 0 = none (the client's own).
+	Timeout time.Duration
+	// Retry bounds retries of transient failures; zero fields take defaults.
+	Retry Retry
+	// Cache, when set, answers repeated requests without calling the API.
+	Cache *Cache
+	// Retried marks the records of these trial keys as re-runs (--retry-errors).
+	Retried map[string]bool
+	// Progress, when set, is updated as the run goes.
+	Progress *Progress
+	// Load switches to open-loop mode: arrivals follow its schedule.
+	Load *Load
+	// Seed seeds retry jitter.
+	Seed uint64
+}
+
+// Result says how a run ended.
+type Result struct {
+	// StopReason is one of journal's Stop* constants; StopDetail explains it
+	// (for a fatal API error, the API's own message).
+	StopReason string
+	StopDetail string
+	// Trials and Samples count what was journaled.
+	Trials  int
+	Samples int
+	// Spent is the cost of this run's API calls (cached samples are free).
+	Spent float64
+}
+
+// run is one execution of Run.
+type run struct {
+	cfg     Config
+	retry   Retry
+	gate    *gate
+	limiter *rate.Limiter
+	tpm     *rate.Limiter
+	budget  *budget
+	prog    *Progress
+	// offsets is the open-loop arrival schedule.
+	offsets []time.Duration
+	// reqCtx outlives Ctrl-C so that requests in flight finish.
+	reqCtx context.Context
+
+	mu         sync.Mutex
+	rnd        *rand.Rand
+	stopReason string
+	stopDetail string
+	halt       context.CancelFunc
+}
+
+// outcome is what a worker hands the collector for one trial.
+type outcome struct {
+	recs   []*journal.Record
+	warmup bool
+}
+
+// Run executes trials and journals every sample. It returns when every
+// dispatched trial has been journaled; the error reports only failures that
+// end a run (journal I/O, a malformed trial), never a failed request, which
+// is a row in the journal.
+func Run(ctx context.Context, cfg Config, trials []eval.Trial) (res *Result, err error) {
+	if cfg.API == nil || cfg.Journal == nil {
+		return nil, errors.New("runner: Config.API and Config.Journal are required")
+	}
+	conc := cfg.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	r := &run{
+		cfg:    cfg,
+		retry:  cfg.Retry.withDefaults(),
+		gate:   newGate(conc, !cfg.FixedConcurrency),
+		budget: newBudget(cfg.MaxCost),
+		prog:   cfg.Progress,
+		reqCtx: context.WithoutCancel(ctx),
+		rnd:    rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
+	}
+	if r.prog == nil {
+		r.prog = &Progress{}
+	}
+	r.limiter = rate.NewLimiter(rate.Inf, 1)
+	if cfg.Rate > 0 && cfg.Load == nil {
+		r.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	}
+	if cfg.TokensPerMinute > 0 {
+		r.tpm = rate.NewLimiter(rate.Limit(float64(cfg.TokensPerMinute)/60), cfg.TokensPerMinute)
+	}
+	n := len(trials)
+	if cfg.Load != nil && len(trials) > 0 {
+		if r.offsets, err = cfg.Load.Schedule(); err != nil {
+			return nil, err
+		}
+		n = len(r.offsets) - cfg.Load.Warmup
+		r.prog.Total.Add(int64(n * numberResults(&trials[0])))
+	} else {
+		for i := range trials {
+			r.prog.Total.Add(int64(numberResults(&trials[i])))
+		}
+	}
+
+	schedCtx, halt := context.WithCancel(ctx)
+	r.halt = halt
+	results := make(chan outcome, 2*conc)
+	collected := make(chan collectorResult, 1)
+	var workers sync.WaitGroup
+	go func() { collected <- r.collect(results) }()
+	// Shutdown order, once the scheduler has returned (all trials dispatched,
+	// or scheduling stopped): wait for every worker (requests in flight and
+	// their retries finish and are journaled), release the scheduling
+	// context, close the results channel, wait for the collector to drain
+	// it, then report.
+	defer func() {
+		workers.Wait()
+		halt()
+		close(results)
+		c := <-collected
+		if err == nil {
+			err = c.err
+		}
+		res = r.result(ctx, c)
+	}()
+
+	if cfg.Load != nil {
+		r.scheduleOpen(schedCtx, trials, results, &workers)
+	} else {
+		r.scheduleClosed(schedCtx, trials, results, &workers)
+	}
+	return nil, nil
+}
+
+// stop records the first reason the run stops early and halts scheduling.
+func (r *run) stop(reason, detail string) {
+	r.mu.Lock()
+	if r.stopReason == "" {
+		r.stopReason, r.stopDetail = reason, detail
+	}
+	r.mu.Unlock()
+	r.halt()
+}
+
+// result assembles the run's Result once everything has been journaled.
+func (r *run) result(ctx context.Context, c collectorResult) *Result {
+	r.mu.Lock()
+	reason, detail := r.stopReason, r.stopDetail
+	r.mu.Unlock()
+	if reason == "" {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			reason = journal.StopDeadline
+		case ctx.Err() != nil:
+			reason, detail = journal.StopInterrupted, "stopped by the user"
+		default:
+			reason = journal.StopCompleted
+		}
+	}
+	if c.err != nil && reason == journal.StopCompleted {
+		reason, detail = journal.StopInterrupted, c.err.Error()
+	}
+	return &Result{StopReason: reason, StopDetail: detail, Trials: c.trials, Samples: c.samples, Spent: r.budget.total()}
+}
+
+// newJob prepares a trial for dispatch. Tasks are built as trials are
+// scheduled, not up front, so that memory does not grow with the suite. A
+// request that does not fit a task fails the trial (a journal row, not an
+// abort).
+func (r *run) newJob(t *eval.Trial, key string) *job {
+	task, err := buildTask(t)
+	j := &job{trial: t, key: key, task: task, retried: r.cfg.Retried[t.Key], scheduled: time.Now()}
+	if err != nil {
+		j.invalid = &runware.Error{Class: runware.ClassValidation, Message: err.Error()}
+	}
+	return j
+}
+
+// reject journals a trial whose request could not be built.
+func (r *run) reject(j *job, results chan<- outcome) {
+	recs := r.records(j, &runware.Response{Err: j.invalid})
+	r.score(j, recs)
+	results <- outcome{recs: recs, warmup: j.warmup}
+}
+
+// collectorResult is what the collector counted.
+type collectorResult struct {
+	trials, samples int
+	err             error
+}
+
+// collect owns the results channel: it journals every trial's samples as one
+// write and keeps the progress counters.
+func (r *run) collect(results <-chan outcome) collectorResult {
+	var c collectorResult
+	for o := range results {
+		if o.warmup || c.err != nil {
+			continue
+		}
+		if err := r.cfg.Journal.AppendAll(o.recs); err != nil {
+			c.err = fmt.Errorf("journal: %w", err)
+			r.stop(journal.StopInterrupted, c.err.Error())
+			continue
+		}
+		c.trials++
+		c.samples += len(o.recs)
+		r.prog.record(o.recs)
+	}
+	return c
+}
+
+// score fills each record's check outcomes, pass and score.
+func (r *run) score(j *job, recs []*journal.Record) {
+	rule := r.cfg.Pass
+	var checks []eval.Check
+	if c := j.trial.Case; c != nil {
+		checks = c.Checks
+		if c.Pass != nil {
+			rule = *c.Pass
+		}
+	}
+	for _, rec := range recs {
+		v := eval.Score(r.reqCtx, rec.Sample(), checks, rule)
+		rec.Checks, rec.Pass, rec.Score = v.Outcomes, v.Pass, v.Score
+	}
+}
+
+// jitter draws a uniform number for backoff.
+func (r *run) jitter() *rand.Rand {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return rand.New(rand.NewPCG(r.rnd.Uint64(), r.rnd.Uint64()))
+}

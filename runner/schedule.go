@@ -1,0 +1,156 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/runware"
+)
+
+// scheduleClosed is the closed-loop pacer: it walks the trials in order and,
+// for each HTTP request, waits for the budget, a concurrency slot and a token
+// of the rate bucket before handing the request to a worker goroutine.
+func (r *run) scheduleClosed(ctx context.Context, trials []eval.Trial, results chan<- outcome, wg *sync.WaitGroup) {
+	var held *job // a job read ahead while filling a batch
+	i := 0
+	next := func() *job {
+		if held != nil {
+			j := held
+			held = nil
+			return j
+		}
+		if i >= len(trials) {
+			return nil
+		}
+		i++
+		return r.newJob(&trials[i-1], trials[i-1].Key)
+	}
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		j := next()
+		if j == nil {
+			return
+		}
+		if j.invalid != nil {
+			r.reject(j, results)
+			continue
+		}
+		if r.serveCached(j, results) {
+			continue
+		}
+		j.reserved = upperBound(&j.task, r.cfg.Pricing)
+		ok, err := r.budget.reserve(ctx, j.reserved)
+		if err != nil {
+			return
+		}
+		if !ok {
+			r.stop(journal.StopBudget, fmt.Sprintf("stopped scheduling: the next trial's upper bound (%s) would pass --max-cost %s after %s spent",
+				usd(j.reserved), usd(r.cfg.MaxCost), usd(r.budget.total())))
+			return
+		}
+		batch := []*job{j}
+		for r.batchable(j) && len(batch) < r.cfg.Batch {
+			k := next()
+			if k == nil {
+				break
+			}
+			if k.invalid != nil || !r.batchable(k) || delivery(&k.task) != delivery(&j.task) {
+				held = k
+				break
+			}
+			if r.serveCached(k, results) {
+				continue
+			}
+			k.reserved = upperBound(&k.task, r.cfg.Pricing)
+			if !r.budget.tryReserve(k.reserved) {
+				held = k
+				break
+			}
+			batch = append(batch, k)
+		}
+		if err := r.admit(ctx, batch, true); err != nil {
+			for _, b := range batch {
+				r.budget.settle(b.reserved, 0)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			// Stopped (fatal error, budget, Ctrl-C) while waiting for a slot.
+			r.gate.release()
+			for _, b := range batch {
+				r.budget.settle(b.reserved, 0)
+			}
+			return
+		}
+		wg.Add(1)
+		go r.execute(ctx, batch, results, wg)
+	}
+}
+
+// batchable reports whether a trial may share an HTTP request with others.
+func (r *run) batchable(j *job) bool {
+	return r.cfg.Batch > 1 && transport(j.trial) == "native" && delivery(&j.task) != runware.DeliveryStream
+}
+
+// admit waits for a concurrency slot, a token of the rate bucket and the
+// prompt tokens of the batch in the tokens-per-minute bucket.
+func (r *run) admit(ctx context.Context, batch []*job, paced bool) error {
+	now := time.Now()
+	for _, j := range batch {
+		j.attemptScheduled = now
+	}
+	epoch, err := r.gate.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	if paced {
+		if err := r.limiter.Wait(ctx); err != nil {
+			r.gate.release()
+			return err
+		}
+	}
+	if r.tpm != nil {
+		for _, j := range batch {
+			j.tpm = min(promptTokens(&j.task)/4+1, r.tpm.Burst())
+			if err := r.tpm.WaitN(ctx, j.tpm); err != nil {
+				r.gate.release()
+				return err
+			}
+		}
+	}
+	now = time.Now()
+	for _, j := range batch {
+		j.admitted, j.epoch = now, epoch
+	}
+	return nil
+}
+
+// serveCached answers a trial from the response cache, if it is there.
+func (r *run) serveCached(j *job, results chan<- outcome) bool {
+	if r.cfg.Cache == nil {
+		return false
+	}
+	resp, ok := r.cfg.Cache.lookup(&j.task, transport(j.trial), time.Now())
+	if !ok {
+		return false
+	}
+	j.attemptScheduled = j.scheduled
+	j.admitted = j.scheduled
+	recs := r.records(j, resp)
+	for _, rec := range recs {
+		rec.Cached = true
+	}
+	r.score(j, recs)
+	r.prog.CacheHits.Add(1)
+	results <- outcome{recs: recs, warmup: j.warmup}
+	return true
+}
+
+// usd formats a dollar amount for messages.
+func usd(v float64) string { return fmt.Sprintf("$%.4f", v) }
