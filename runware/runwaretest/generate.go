@@ -246,6 +246,11 @@ func (h *Handler) generate(t *textTask, i int) *generation {
 		}
 	}
 	g.ThinkingTokens = int(dist.draw(newRand(full, seed, "thinking")) + 0.5)
+	// maxTokens bounds every completion token, thinking included, so
+	// reasoning can use up the whole allowance and leave no visible text.
+	if t.MaxTokens > 0 && g.ThinkingTokens > t.MaxTokens {
+		g.ThinkingTokens = t.MaxTokens
+	}
 	if g.ThinkingTokens > 0 {
 		r := newRand(full, seed, "reasoning")
 		var b strings.Builder
@@ -278,7 +283,7 @@ func (h *Handler) generate(t *textTask, i int) *generation {
 		g.TextTokens = CountTokens(tc.Name + string(tc.Arguments))
 	} else {
 		text := h.answerText(t, sc, full, seed, g)
-		text, g.FinishReason = applyLimits(text, t.Stop, t.MaxTokens)
+		text, g.FinishReason = applyLimits(text, t.Stop, t.MaxTokens, g.ThinkingTokens)
 		g.Text = text
 		g.TextTokens = CountTokens(text)
 	}
@@ -338,8 +343,9 @@ func genericText(t *textTask, r *rand.Rand) string {
 }
 
 // applyLimits cuts text before the earliest stop sequence (finishReason
-// "stop"), then to maxTokens tokens (finishReason "length").
-func applyLimits(text string, stop []string, maxTokens int) (string, string) {
+// "stop"), then to what maxTokens leaves after the thinking tokens
+// (finishReason "length").
+func applyLimits(text string, stop []string, maxTokens, thinking int) (string, string) {
 	cut := -1
 	for _, s := range stop {
 		if i := strings.Index(text, s); i >= 0 && (cut < 0 || i < cut) {
@@ -349,8 +355,14 @@ func applyLimits(text string, stop []string, maxTokens int) (string, string) {
 	if cut >= 0 {
 		text = text[:cut]
 	}
-	if maxTokens > 0 && CountTokens(text) > maxTokens {
-		return truncateTokens(text, maxTokens), "length"
+	if maxTokens > 0 {
+		room := maxTokens - thinking
+		if room <= 0 {
+			return "", "length"
+		}
+		if CountTokens(text) > room {
+			return truncateTokens(text, room), "length"
+		}
 	}
 	return text, "stop"
 }

@@ -241,6 +241,44 @@ func TestMaxTokensAndStopSequences(t *testing.T) {
 	}
 }
 
+// maxTokens bounds thinking and visible tokens together, so a cost bound of
+// maxTokens output tokens per result always holds: thinking that fits leaves
+// the rest of the allowance to the text; thinking that does not fit is capped
+// and leaves no text.
+func TestMaxTokensBoundsThinking(t *testing.T) {
+	s := newTestServer(t, Options{Scenarios: []Scenario{{
+		Match:          Match{Exact: "count"},
+		Answer:         "one two three four five six seven eight",
+		ThinkingTokens: map[string]Dist{"high": {Mean: 6}},
+	}}})
+	tests := []struct {
+		name      string
+		maxTokens int
+		text      string
+		thinking  float64
+		reason    string
+	}{
+		// 6 thinking tokens of 8 leave 2 tokens (8 characters) of text.
+		{"room left", 8, "one two ", 6, "length"},
+		// 6 thinking tokens of 20 leave room for the whole answer (10 tokens).
+		{"fits", 20, "one two three four five six seven eight", 6, "stop"},
+		// Thinking capped at 4 uses the whole allowance: no text.
+		{"thinking exhausts", 4, "", 4, "length"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := syncResults(t, s, task("count", withSetting("thinkingLevel", "high"), withSetting("maxTokens", tc.maxTokens), with("includeUsage", true)))[0]
+			u := d["usage"].(map[string]any)
+			if d["text"] != tc.text || d["finishReason"] != tc.reason || u["thinkingTokens"] != tc.thinking {
+				t.Fatalf("text %q finishReason %v usage %v; want %q %s with %g thinking tokens", d["text"], d["finishReason"], u, tc.text, tc.reason, tc.thinking)
+			}
+			if c := u["completionTokens"].(float64); c > float64(tc.maxTokens) {
+				t.Fatalf("completionTokens %g exceed maxTokens %d", c, tc.maxTokens)
+			}
+		})
+	}
+}
+
 // In a batch with an invalid task, the valid tasks are answered in data and
 // the invalid one is reported in errors, with HTTP 200.
 func TestBatchPartialFailure(t *testing.T) {
