@@ -99,7 +99,7 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 	f.StringVar(&o.resume, "resume", "", "resume the run in this directory: run only trials without a terminal line")
 	f.BoolVar(&o.retryErrors, "retry-errors", false, "with --resume: also re-run trials whose samples failed, marking them retried")
 	f.StringVar(&o.cache, "cache", "", "response cache directory: identical requests (seed included) are answered from it")
-	f.StringVar(&o.shard, "shard", "", "run only shard i of n (i/n, by trial key); join shards with `promptgrid merge`")
+	f.StringVar(&o.shard, "shard", "", "run only shard i of n (i/n, by trial key); join shards with promptgrid merge")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress display")
 	f.StringVar(&o.arrival, "arrival", "", "open-loop load mode: constant, poisson or gamma arrivals at --rate")
 	f.Float64Var(&o.burstiness, "burstiness", 1, "with --arrival gamma: coefficient of variation of the gaps")
@@ -209,6 +209,11 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		meta.RunID = newRunID(time.Now())
 		if dir == "" {
 			dir = filepath.Join("runs", meta.RunID)
+		}
+		// A fresh run never appends to another run's journal: that would mix
+		// two run ids and pay for every trial again.
+		if _, err := os.Stat(filepath.Join(dir, journal.JournalFile)); err == nil {
+			return withCode(exitInput, fmt.Errorf("--out %s already holds a run's journal: continue it with --resume %s, or choose another --out", dir, dir))
 		}
 	}
 	cfg.RunID = meta.RunID
