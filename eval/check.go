@@ -94,14 +94,14 @@ func (c *compiler) errorAt(line, col int, format string, args ...any) {
 // level: a nested check's weight would have no effect on a combinator's
 // pass/fail outcome, so it is rejected rather than silently ignored.
 func (c *compiler) entry(n *yaml.Node, top bool) Check {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		c.errorf(n, "a check is a mapping with one key naming its type, e.g. `contains: Paris`")
 		return nil
 	}
 	var typeKey, typeVal, weightKey, weightVal *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := chkNode(n.Content[i]), chkNode(n.Content[i+1])
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		switch {
 		case k.Value == "weight":
 			if weightKey != nil {

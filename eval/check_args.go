@@ -14,41 +14,12 @@ import (
 // This file holds the helpers that read check arguments from YAML nodes and
 // report wrong types and unknown keys at the offending node.
 
-// resolve follows YAML aliases to the anchored node.
-func chkNode(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-// kindName describes a node's kind for "takes X, got Y" messages.
-func chkKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "nothing"
-		case "!!bool":
-			return "a boolean"
-		case "!!int", "!!float":
-			return "a number"
-		}
-		return "a string"
-	}
-	return "an unknown node"
-}
-
 // text reads a scalar as text. Numbers are taken as written (`equals: 42`
 // checks for the text "42"); null and collections are problems.
 func (c *compiler) text(n *yaml.Node, what string) (string, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		c.errorf(n, "%s takes a string, got %s", what, chkKind(n))
+		c.errorf(n, "%s takes a string, got %s", what, kindName(n))
 		return "", false
 	}
 	return n.Value, true
@@ -58,7 +29,7 @@ func (c *compiler) text(n *yaml.Node, what string) (string, bool) {
 func (c *compiler) nonEmptyText(n *yaml.Node, what string) (string, bool) {
 	s, ok := c.text(n, what)
 	if ok && s == "" {
-		c.errorf(chkNode(n), "%s takes a non-empty string", what)
+		c.errorf(deref(n), "%s takes a non-empty string", what)
 		return "", false
 	}
 	return s, ok
@@ -66,13 +37,13 @@ func (c *compiler) nonEmptyText(n *yaml.Node, what string) (string, bool) {
 
 // textList reads a string or a non-empty list of strings.
 func (c *compiler) textList(n *yaml.Node, what string) ([]string, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode {
 		s, ok := c.nonEmptyText(n, what)
 		return []string{s}, ok
 	}
 	if n.Kind != yaml.SequenceNode {
-		c.errorf(n, "%s takes a string or a list of strings, got %s", what, chkKind(n))
+		c.errorf(n, "%s takes a string or a list of strings, got %s", what, kindName(n))
 		return nil, false
 	}
 	if len(n.Content) == 0 {
@@ -91,20 +62,20 @@ func (c *compiler) textList(n *yaml.Node, what string) ([]string, bool) {
 
 // number reads an int or float scalar.
 func (c *compiler) number(n *yaml.Node, what string) (float64, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
 		var f float64
 		if err := n.Decode(&f); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 			return f, true
 		}
 	}
-	c.errorf(n, "%s takes a number, got %s", what, chkKind(n))
+	c.errorf(n, "%s takes a number, got %s", what, kindName(n))
 	return 0, false
 }
 
 // count reads a non-negative whole number.
 func (c *compiler) count(n *yaml.Node, what string) (int, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
 		v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 		if err == nil && v >= 0 && v <= math.MaxInt32 {
@@ -117,28 +88,28 @@ func (c *compiler) count(n *yaml.Node, what string) (int, bool) {
 		c.errorf(n, "%s takes a whole number, got %s", what, n.Value)
 		return 0, false
 	}
-	c.errorf(n, "%s takes a whole number, got %s", what, chkKind(n))
+	c.errorf(n, "%s takes a whole number, got %s", what, kindName(n))
 	return 0, false
 }
 
 // boolean reads true or false.
 func (c *compiler) boolean(n *yaml.Node, what string) (bool, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
 		var b bool
 		if err := n.Decode(&b); err == nil {
 			return b, true
 		}
 	}
-	c.errorf(n, "%s takes true or false, got %s", what, chkKind(n))
+	c.errorf(n, "%s takes true or false, got %s", what, kindName(n))
 	return false, false
 }
 
 // duration reads a positive Go duration such as 10s or 500ms.
 func (c *compiler) duration(n *yaml.Node, what string) (time.Duration, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		c.errorf(n, "%s takes a duration such as 10s or 500ms, got %s", what, chkKind(n))
+		c.errorf(n, "%s takes a duration such as 10s or 500ms, got %s", what, kindName(n))
 		return 0, false
 	}
 	d, err := time.ParseDuration(n.Value)
@@ -156,15 +127,15 @@ func (c *compiler) duration(n *yaml.Node, what string) (time.Duration, bool) {
 // fields reads a mapping of options, reporting keys outside allowed (with a
 // "did you mean") and duplicated keys. Values are returned by key, resolved.
 func (c *compiler) fields(n *yaml.Node, what string, allowed ...string) (map[string]*yaml.Node, bool) {
-	n = chkNode(n)
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		c.errorf(n, "%s takes a mapping with keys %s, got %s", what, strings.Join(allowed, ", "), chkKind(n))
+		c.errorf(n, "%s takes a mapping with keys %s, got %s", what, strings.Join(allowed, ", "), kindName(n))
 		return nil, false
 	}
 	out := make(map[string]*yaml.Node, len(n.Content)/2)
 	ok := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := chkNode(n.Content[i]), chkNode(n.Content[i+1])
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		known := false
 		for _, a := range allowed {
 			known = known || a == k.Value
@@ -203,7 +174,7 @@ func (c *compiler) bounds(n *yaml.Node, what string) (lo, hi int, ok bool) {
 	}
 	switch {
 	case lo < 0 && hi < 0:
-		c.errorf(chkNode(n), "%s needs min, max or both", what)
+		c.errorf(deref(n), "%s needs min, max or both", what)
 		return 0, 0, false
 	case lo >= 0 && hi >= 0 && lo > hi:
 		c.errorf(f["min"], "%s min (%d) is greater than max (%d)", what, lo, hi)

@@ -46,9 +46,9 @@ func compileAnyOf(c *compiler, key, val *yaml.Node) Check { return c.listArg(key
 func compileAllOf(c *compiler, key, val *yaml.Node) Check { return c.listArg(key, val, false) }
 
 func (c *compiler) listArg(key, val *yaml.Node, isAny bool) Check {
-	val = chkNode(val)
+	val = deref(val)
 	if val.Kind != yaml.SequenceNode || len(val.Content) == 0 {
-		c.errorf(val, "%s takes a non-empty list of checks, got %s", key.Value, chkKind(val))
+		c.errorf(val, "%s takes a non-empty list of checks, got %s", key.Value, kindName(val))
 		return nil
 	}
 	l := listCheck{any: isAny}

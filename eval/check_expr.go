@@ -42,7 +42,7 @@ func compileExpr(c *compiler, key, val *yaml.Node) Check {
 	}
 	prog, err := expr.Compile(src, expr.Env(exprTypes), expr.AsBool())
 	if err != nil {
-		line, col := exprErrorPos(chkNode(val), err)
+		line, col := exprErrorPos(deref(val), err)
 		msg := err.Error()
 		var fe *file.Error
 		if errors.As(err, &fe) {

@@ -63,7 +63,7 @@ func jsonWhat(fenced bool) string {
 type jsonCheck struct{ fenced bool }
 
 func compileJSON(c *compiler, key, val *yaml.Node) Check {
-	val = chkNode(val)
+	val = deref(val)
 	if val.Kind == yaml.ScalarNode && val.ShortTag() == "!!bool" {
 		b, _ := c.boolean(val, "json")
 		if !b {
@@ -73,7 +73,7 @@ func compileJSON(c *compiler, key, val *yaml.Node) Check {
 		return jsonCheck{}
 	}
 	if val.Kind != yaml.MappingNode {
-		c.errorf(val, "json takes true or a mapping {fenced: true}, got %s", chkKind(val))
+		c.errorf(val, "json takes true or a mapping {fenced: true}, got %s", kindName(val))
 		return nil
 	}
 	f, ok := c.fields(val, key.Value, "fenced")
@@ -125,7 +125,7 @@ func compileJSONPath(c *compiler, key, val *yaml.Node) Check {
 		return nil
 	}
 	if f["path"] == nil {
-		c.errorf(chkNode(val), "jsonPath needs a path, e.g. path: $.city")
+		c.errorf(deref(val), "jsonPath needs a path, e.g. path: $.city")
 		return nil
 	}
 	chk := jsonPathCheck{exists: true}
@@ -145,7 +145,7 @@ func compileJSONPath(c *compiler, key, val *yaml.Node) Check {
 		}
 	}
 	if given > 1 {
-		c.errorf(chkNode(val), "jsonPath takes one of equals, matches or exists")
+		c.errorf(deref(val), "jsonPath takes one of equals, matches or exists")
 		return nil
 	}
 	switch {
@@ -288,12 +288,12 @@ func jsonExcerpt(v any) string {
 // yamlToJSON converts a YAML node into JSON values (map[string]any, []any,
 // string, float64/int, bool, nil), rejecting non-string keys.
 func yamlToJSON(n *yaml.Node) (any, error) {
-	n = chkNode(n)
+	n = deref(n)
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := chkNode(n.Content[i])
+			k := deref(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: mapping keys must be strings", k.Line)
 			}

@@ -33,7 +33,7 @@ type jsonSchemaCheck struct {
 // .yml files are read as YAML) or the options form
 // `jsonSchema: {schema: <inline or path>, fenced: true}`.
 func compileJSONSchema(c *compiler, key, val *yaml.Node) Check {
-	val = chkNode(val)
+	val = deref(val)
 	chk := jsonSchemaCheck{}
 	sn := val
 	if val.Kind == yaml.MappingNode && mappingHas(val, "schema") {
@@ -61,7 +61,7 @@ func compileJSONSchema(c *compiler, key, val *yaml.Node) Check {
 // mappingHas reports whether a mapping node has the key.
 func mappingHas(n *yaml.Node, key string) bool {
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if chkNode(n.Content[i]).Value == key {
+		if deref(n.Content[i]).Value == key {
 			return true
 		}
 	}
@@ -72,7 +72,7 @@ func mappingHas(n *yaml.Node, key string) bool {
 // relative to the suite file. An invalid inline schema is reported at the
 // offending keyword's node.
 func (c *compiler) schema(n *yaml.Node, what string) *jsonschema.Schema {
-	n = chkNode(n)
+	n = deref(n)
 	base, err := filepath.Abs(filepath.Dir(c.file))
 	if err != nil {
 		c.errorf(n, "%s: cannot resolve the suite's directory: %v", what, err)
@@ -103,7 +103,7 @@ func (c *compiler) schema(n *yaml.Node, what string) *jsonschema.Schema {
 			return nil
 		}
 	default:
-		c.errorf(n, "%s takes a schema (a mapping) or the path of a schema file, got %s", what, chkKind(n))
+		c.errorf(n, "%s takes a schema (a mapping) or the path of a schema file, got %s", what, kindName(n))
 		return nil
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(loc)}).String()
@@ -220,12 +220,12 @@ func describeFailures(err error) string {
 // the deepest node reached (the offending keyword's value).
 func nodeAtPointer(n *yaml.Node, tokens []string) *yaml.Node {
 	for _, tok := range tokens {
-		n = chkNode(n)
+		n = deref(n)
 		var next *yaml.Node
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if chkNode(n.Content[i]).Value == tok {
+				if deref(n.Content[i]).Value == tok {
 					next = n.Content[i+1]
 				}
 			}
@@ -239,7 +239,7 @@ func nodeAtPointer(n *yaml.Node, tokens []string) *yaml.Node {
 		}
 		n = next
 	}
-	return chkNode(n)
+	return deref(n)
 }
 
 func (j jsonSchemaCheck) Name() string {

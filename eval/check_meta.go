@@ -105,7 +105,7 @@ func compileMaxCost(c *compiler, key, val *yaml.Node) Check {
 		return nil
 	}
 	if v <= 0 {
-		c.errorf(chkNode(val), "%s must be greater than 0, got %v", key.Value, v)
+		c.errorf(deref(val), "%s must be greater than 0, got %v", key.Value, v)
 		return nil
 	}
 	return maxCostCheck{max: v}

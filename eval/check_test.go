@@ -84,7 +84,7 @@ func TestCompileCheckProblems(t *testing.T) {
 		// Unknown option keys are named with a suggestion.
 		{"unknown option", "length: {min: 1, mxa: 3}", []string{`1:18: unknown length option "mxa" (did you mean "max"?)`}},
 		// Wrong types say what was expected and what was given.
-		{"wrong type", "maxLatency: 10", []string{"1:13: maxLatency takes a duration such as 10s or 500ms, got a number"}},
+		{"wrong type", "maxLatency: 10", []string{"1:13: maxLatency takes a duration such as 10s or 500ms, got an integer"}},
 		// A bad duration string.
 		{"bad duration", "maxTTFT: soon", []string{`1:10: maxTTFT takes a duration such as 10s or 500ms, got "soon"`}},
 		// min greater than max, at min.

@@ -64,7 +64,7 @@ func compileNotContains(c *compiler, key, val *yaml.Node) Check {
 // any) for notContains.
 func (c *compiler) containsArg(key string, val *yaml.Node, negate, fold bool) Check {
 	chk := containsCheck{key: key, negate: negate, fold: fold, any: negate}
-	val = chkNode(val)
+	val = deref(val)
 	var ok bool
 	if val.Kind == yaml.MappingNode {
 		f, good := c.fields(val, key, "any", "all")
@@ -248,7 +248,7 @@ func compileNotRegex(c *compiler, key, val *yaml.Node) Check {
 
 // regexArg reads `X: pattern` or `X: {pattern: ..., flags: "is"}`.
 func (c *compiler) regexArg(key string, val *yaml.Node, negate bool) Check {
-	val = chkNode(val)
+	val = deref(val)
 	patNode := val
 	flags := ""
 	if val.Kind == yaml.MappingNode {
@@ -283,7 +283,7 @@ func (c *compiler) regexArg(key string, val *yaml.Node, negate bool) Check {
 	}
 	re, err := regexp.Compile(src)
 	if err != nil {
-		c.errorf(chkNode(patNode), "%s does not compile: %v", key, err)
+		c.errorf(deref(patNode), "%s does not compile: %v", key, err)
 		return nil
 	}
 	return regexCheck{pattern: pat, flags: flags, re: re, negate: negate}

@@ -23,7 +23,7 @@ type toolCallCheck struct {
 }
 
 func compileToolCall(c *compiler, key, val *yaml.Node) Check {
-	val = chkNode(val)
+	val = deref(val)
 	if val.Kind == yaml.ScalarNode {
 		name, ok := c.nonEmptyText(val, key.Value)
 		if !ok {
@@ -49,7 +49,7 @@ func compileToolCall(c *compiler, key, val *yaml.Node) Check {
 	}
 	if n := f["arguments"]; n != nil {
 		if n.Kind != yaml.MappingNode {
-			c.errorf(n, "toolCall arguments takes a mapping of expected arguments, got %s", chkKind(n))
+			c.errorf(n, "toolCall arguments takes a mapping of expected arguments, got %s", kindName(n))
 			return nil
 		}
 		v, err := yamlToJSON(n)

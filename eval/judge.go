@@ -86,7 +86,7 @@ type judgeCheck struct {
 // compileJudge reads `judge: "rubric"` or
 // `judge: {rubric, model, threshold, settings}`.
 func compileJudge(c *compiler, key, val *yaml.Node) Check {
-	val = chkNode(val)
+	val = deref(val)
 	chk := judgeCheck{model: DefaultJudgeModel, threshold: DefaultJudgeThreshold}
 	if val.Kind == yaml.ScalarNode {
 		var ok bool

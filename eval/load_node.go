@@ -43,7 +43,7 @@ func (l *loader) errf(n *yaml.Node, format string, args ...any) {
 
 // deref follows aliases to the node they name.
 func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	return n
