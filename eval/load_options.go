@@ -261,9 +261,10 @@ func (l *loader) duration(n *yaml.Node, what string) time.Duration {
 	return d
 }
 
-// loadSim keeps the simulator scenarios as free-form mappings; the runner
-// converts them into runwaretest scenarios.
-func (l *loader) loadSim(n *yaml.Node) []map[string]any {
+// loadSim keeps the simulator scenarios as free-form mappings, and where
+// each entry and its keys are (Suite.SimPos); the caller converts them into
+// runwaretest scenarios and reports a bad one at its position.
+func (l *loader) loadSim(n *yaml.Node, s *Suite) []map[string]any {
 	items, ok := l.list(n, "sim")
 	if !ok {
 		return nil
@@ -275,8 +276,34 @@ func (l *loader) loadSim(n *yaml.Node) []map[string]any {
 			continue
 		}
 		out = append(out, value(it).(map[string]any))
+		pos := SimPos{Pos: l.pos(it), Keys: map[string]Pos{}, KeyNames: map[string]Pos{}}
+		l.keyPositions(it, "", &pos)
+		s.SimPos = append(s.SimPos, pos)
 	}
 	return out
+}
+
+// pos is where node n is.
+func (l *loader) pos(n *yaml.Node) Pos {
+	return Pos{File: l.file(n), Line: n.Line, Col: n.Column}
+}
+
+// keyPositions records the position of every key of the mapping n and of
+// its value, nested mappings' keys included, under dotted paths.
+func (l *loader) keyPositions(n *yaml.Node, prefix string, into *SimPos) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || v == nil {
+			continue
+		}
+		path := prefix + k.Value
+		into.Keys[path], into.KeyNames[path] = l.pos(v), l.pos(k)
+		l.keyPositions(v, path+".", into)
+	}
 }
 
 // loadVariants reads the named, non-cartesian alternatives.

@@ -102,7 +102,7 @@ func (l *loader) suite(root *yaml.Node) *Suite {
 		s.Limits = l.loadLimits(f.val)
 	}
 	if f, ok := get("sim"); ok {
-		s.Sim = l.loadSim(f.val)
+		s.Sim = l.loadSim(f.val, s)
 	}
 	if f, ok := get("variants"); ok {
 		s.Variants = l.loadVariants(f.val, s)

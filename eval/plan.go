@@ -67,10 +67,16 @@ type PlanRow struct {
 
 // Plan is the forecast of a suite's run, computed without calling the API.
 type Plan struct {
-	Suite   string    `json:"suite"`
-	Rows    []PlanRow `json:"rows"`
-	Total   PlanRow   `json:"total"`
-	Pricing Pricing   `json:"pricing"`
+	Suite string    `json:"suite"`
+	Rows  []PlanRow `json:"rows"`
+	Total PlanRow   `json:"total"`
+	// Pricing is the price table the plan used, with the effective thinking
+	// price filled in: a table without one (Thinking 0) prices thinking tokens
+	// as output, and Pricing.Thinking then says so in numbers.
+	Pricing Pricing `json:"pricing"`
+	// ThinkingPricedAsOutput is true when the price table gives no thinking
+	// price and Pricing.Thinking was copied from Pricing.Output.
+	ThinkingPricedAsOutput bool `json:"thinkingPricedAsOutput"`
 	// PricingSource is "suite" or "built-in (Kimi K2.6)".
 	PricingSource string `json:"pricingSource"`
 	TokenMethod   string `json:"tokenEstimate"`
@@ -94,10 +100,10 @@ func MakePlan(s *Suite, trials []Trial, opt PlanOptions) Plan {
 	if s.Pricing != nil {
 		p.Pricing, p.PricingSource = *s.Pricing, "suite"
 	}
-	thinkPrice := p.Pricing.Thinking
-	if thinkPrice == 0 {
-		thinkPrice = p.Pricing.Output
+	if p.Pricing.Thinking == 0 {
+		p.Pricing.Thinking, p.ThinkingPricedAsOutput = p.Pricing.Output, true
 	}
+	thinkPrice := p.Pricing.Thinking
 	highPrice := math.Max(p.Pricing.Output, thinkPrice)
 
 	rows := map[string]*PlanRow{}

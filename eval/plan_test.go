@@ -37,6 +37,10 @@ cases: [{id: a, prompt: "What is 2+2?"}]
 	if p.PricingSource != "suite" || p.MaxTokensAssumed {
 		t.Errorf("pricing source %q, maxTokens assumed %v", p.PricingSource, p.MaxTokensAssumed)
 	}
+	// A suite's own thinking price is kept as given.
+	if p.Pricing.Thinking != 3 || p.ThinkingPricedAsOutput {
+		t.Errorf("thinking price %v (as output %v), want the suite's 3", p.Pricing.Thinking, p.ThinkingPricedAsOutput)
+	}
 	if len(p.Rows) != 2 {
 		t.Fatalf("%d rows", len(p.Rows))
 	}
@@ -83,6 +87,11 @@ func TestPlanDefaults(t *testing.T) {
 	r := p.Total
 	if p.PricingSource != "built-in (Kimi K2.6)" || !p.MaxTokensAssumed {
 		t.Errorf("source %q assumed %v", p.PricingSource, p.MaxTokensAssumed)
+	}
+	// The built-in table has no thinking price: the plan states the price it
+	// used (output's 4.20), not 0, and says where it came from.
+	if p.Pricing.Thinking != 4.20 || !p.ThinkingPricedAsOutput {
+		t.Errorf("thinking price %v (as output %v), want 4.20 taken from output", p.Pricing.Thinking, p.ThinkingPricedAsOutput)
 	}
 	// 8 chars = 2 prompt tokens; 2 × 0.90 / 1e6 and + 49152 × 4.20 / 1e6.
 	if r.Requests != 2 || r.PromptTokens != 2 || r.MaxOutputTokens != 49152 || !near(r.CostLow, 1.8e-6) || !near(r.CostHigh, 1.8e-6+0.2064384) {

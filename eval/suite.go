@@ -44,6 +44,41 @@ type Suite struct {
 	// Sim scripts the simulator for `run --sim`: decoded JSON values that the
 	// caller converts into simulator scenarios.
 	Sim []map[string]any
+	// SimPos locates each Sim entry (same index) in the suite's files, so
+	// that the caller converting the entries can point at a bad one.
+	SimPos []SimPos
+}
+
+// Pos is a position in a suite file, for messages.
+type Pos struct {
+	File      string
+	Line, Col int // 1-based
+}
+
+// SimPos is where a sim entry is: the entry itself, and the value of each
+// of its keys by dotted path ("answer", "pCorrect", "pCorrect.none",
+// "match.contains"), nested mappings included; KeyNames has where the keys
+// themselves are, for a message about the key (an unknown one).
+type SimPos struct {
+	Pos
+	Keys     map[string]Pos
+	KeyNames map[string]Pos
+}
+
+// At returns the position of the value at the dotted path, or of the
+// nearest enclosing key that has one, or of the entry.
+func (p SimPos) At(path string) Pos {
+	for path != "" {
+		if q, ok := p.Keys[path]; ok {
+			return q
+		}
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return p.Pos
 }
 
 // Variant is a named, non-cartesian alternative: overrides of the request

@@ -58,8 +58,13 @@ type CellDiff struct {
 	BaseRate Num `json:"baseRate"`
 	HeadRate Num `json:"headRate"`
 	// Diff is head - base pass rate: the mean of per-case paired
-	// differences, with a 95% t interval.
+	// differences, with a 95% t interval; when every case changed by the
+	// same amount (ZeroSpread) the t interval would have zero width, and the
+	// exact bound of ConstantSampleCI is used instead.
 	Diff Interval `json:"diff"`
+	// ZeroSpread is true when the per-case differences of 2 or more cases
+	// are all equal, so their standard deviation is 0.
+	ZeroSpread bool `json:"zeroSpread"`
 	// Test is "mcnemar" (exact McNemar, one sample per case) or
 	// "sign-flip" (exact sign-flip permutation on per-case differences).
 	Test string `json:"test"`
@@ -69,19 +74,29 @@ type CellDiff struct {
 	HeadOnlyPass int `json:"headOnlyPass"`
 	P            Num `json:"p"`
 	PHolm        Num `json:"pHolm"`
+	// MinP is the smallest p-value the test can give with this many cases
+	// (MinAttainableP); TooFewCases is true when it is not below Alpha, so
+	// that no difference, however large, can be detected.
+	MinP        Num  `json:"minP"`
+	TooFewCases bool `json:"tooFewCases"`
 	// MDE is the smallest pass-rate difference this many cases detect with
-	// 80% power at the 5% level, given the spread of the differences.
+	// 80% power at the 5% level, given the spread of the differences; null
+	// when TooFewCases or ZeroSpread (no spread to base it on).
 	MDE Num `json:"mde"`
 	// Latency is the geometric-mean ratio head/base of paired E2E
 	// latencies, with its 95% interval; LatencyPairs counts the pairs.
 	Latency      Interval `json:"latencyRatio"`
 	LatencyPairs int      `json:"latencyPairs"`
-	// BaseCost and HeadCost are the costs of the paired samples (reported
-	// and estimated); CostDiff = HeadCost - BaseCost.
-	BaseCost Num    `json:"baseCost"`
-	HeadCost Num    `json:"headCost"`
-	CostDiff Num    `json:"costDiff"`
-	Verdict  string `json:"verdict"`
+	// BaseCost and HeadCost are the costs (reported and estimated) of the
+	// CostPairs paired samples whose cost is known in both runs, and
+	// CostDiff = HeadCost - BaseCost; all three are null when no pair has a
+	// cost on both sides (e.g. neither run set includeCost), so that an
+	// unknown cost never reads as a difference of $0.
+	BaseCost  Num    `json:"baseCost"`
+	HeadCost  Num    `json:"headCost"`
+	CostDiff  Num    `json:"costDiff"`
+	CostPairs int    `json:"costPairs"`
+	Verdict   string `json:"verdict"`
 }
 
 // pairSample is what a comparison keeps of a base sample until its head
@@ -105,6 +120,7 @@ type cellPairs struct {
 	cases              map[string]*caseTally
 	baseLat, headLat   []float64
 	baseCost, headCost float64
+	costPairs          int
 	pairs              int
 }
 
@@ -198,11 +214,10 @@ func (c *Comparer) AddHead(r *journal.Record) {
 		cp.baseLat = append(cp.baseLat, b.e2e)
 		cp.headLat = append(cp.headLat, h.e2e)
 	}
-	if !math.IsNaN(b.cost) {
+	if !math.IsNaN(b.cost) && !math.IsNaN(h.cost) {
 		cp.baseCost += b.cost
-	}
-	if !math.IsNaN(h.cost) {
 		cp.headCost += h.cost
+		cp.costPairs++
 	}
 }
 
@@ -252,7 +267,10 @@ func verdict(d *CellDiff, margin float64) string {
 
 func (cp *cellPairs) diff() *CellDiff {
 	d := &CellDiff{Label: cp.label, Cases: len(cp.cases), Pairs: cp.pairs,
-		BaseCost: Num(cp.baseCost), HeadCost: Num(cp.headCost), CostDiff: Num(cp.headCost - cp.baseCost)}
+		BaseCost: nan, HeadCost: nan, CostDiff: nan, CostPairs: cp.costPairs}
+	if cp.costPairs > 0 {
+		d.BaseCost, d.HeadCost, d.CostDiff = Num(cp.baseCost), Num(cp.headCost), Num(cp.headCost-cp.baseCost)
+	}
 	ids := make([]string, 0, len(cp.cases))
 	for id := range cp.cases {
 		ids = append(ids, id)
@@ -276,6 +294,16 @@ func (cp *cellPairs) diff() *CellDiff {
 	m := float64(len(ids))
 	d.BaseRate, d.HeadRate = Num(baseSum/m), Num(headSum/m)
 	mean, lo, hi, _ := PairedMeanCI(diffs, 1-Alpha)
+	sd := math.NaN()
+	if len(diffs) >= 2 {
+		_, sd = meanAndSD(diffs)
+	}
+	// Equal differences (up to rounding of rates like 1/3) have sd 0 and
+	// a t interval of zero width: replace it by the exact bound.
+	if sd <= 1e-12 {
+		d.ZeroSpread = true
+		lo, hi, _ = ConstantSampleCI(mean, len(diffs), -1, 1, 1-Alpha)
+	}
 	d.Diff = Interval{Num(mean), Num(lo), Num(hi)}
 	if single {
 		d.Test = "mcnemar"
@@ -284,9 +312,10 @@ func (cp *cellPairs) diff() *CellDiff {
 		d.Test = "sign-flip"
 		d.P = Num(SignFlipPValue(diffs))
 	}
+	d.MinP = Num(MinAttainableP(len(diffs)))
+	d.TooFewCases = !(float64(d.MinP) < Alpha)
 	d.MDE = nan
-	if len(diffs) >= 2 {
-		_, sd := meanAndSD(diffs)
+	if !d.TooFewCases && !d.ZeroSpread {
 		d.MDE = Num(MinDetectableEffect(sd, len(diffs)))
 	}
 	d.Latency = Interval{nan, nan, nan}

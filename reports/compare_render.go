@@ -58,9 +58,11 @@ func fmtP(p Num) string {
 	return strconv.FormatFloat(float64(p), 'f', 3, 64)
 }
 
-func fmtSignedUSD(v Num) string {
+// fmtCostDiff formats a cost difference; undefined means no paired sample
+// had a known cost in both runs, which is "unknown", as in report.
+func fmtCostDiff(v Num) string {
 	if !v.Defined() {
-		return "–"
+		return "unknown"
 	}
 	if v < 0 {
 		return "-" + fmtUSD(-v)
@@ -68,9 +70,63 @@ func fmtSignedUSD(v Num) string {
 	return "+" + fmtUSD(v)
 }
 
+// fmtCellMDE says why a cell has no minimum detectable effect: too few
+// cases for the test to reach significance, or no spread to base it on.
+func fmtCellMDE(d *CellDiff) string {
+	switch {
+	case d.TooFewCases:
+		return nTooSmall
+	case d.ZeroSpread:
+		return "no spread"
+	}
+	return fmtMDE(d.MDE)
+}
+
+// fmtCellDiff marks an interval that is the exact bound for equal
+// differences (†) rather than a t interval.
+func fmtCellDiff(d *CellDiff) string {
+	s := fmtDiff(d.Diff)
+	if d.ZeroSpread && d.Diff.Lo.Defined() {
+		s += " †"
+	}
+	return s
+}
+
 func compareRow(d *CellDiff) []string {
-	return []string{d.Label, strconv.Itoa(d.Cases), fmtPct(d.BaseRate), fmtPct(d.HeadRate), fmtDiff(d.Diff),
-		fmtP(d.PHolm), d.Test, fmtMDE(d.MDE), fmtRatio(d.Latency), fmtSignedUSD(d.CostDiff), d.Verdict}
+	return []string{d.Label, strconv.Itoa(d.Cases), fmtPct(d.BaseRate), fmtPct(d.HeadRate), fmtCellDiff(d),
+		fmtP(d.PHolm), d.Test, fmtCellMDE(d), fmtRatio(d.Latency), fmtCostDiff(d.CostDiff), d.Verdict}
+}
+
+// casesNeeded is the smallest number of cases whose MinAttainableP is below
+// Alpha.
+func casesNeeded() int {
+	m := 1
+	for !(MinAttainableP(m) < Alpha) {
+		m++
+	}
+	return m
+}
+
+// compareNotes are the lines under a comparison: how it was made, then one
+// line per cell whose figures need a caveat (too few cases for any verdict,
+// equal differences with an exact-bound interval).
+func compareNotes(c *Comparison) []string {
+	notes := []string{compareNote(c)}
+	for _, d := range c.Cells {
+		if d.TooFewCases {
+			cases := "cases"
+			if d.Cases == 1 {
+				cases = "case"
+			}
+			notes = append(notes, fmt.Sprintf("%s: with %d paired %s the smallest p-value the test can give is %s, not below %.2f, so no change can be detected whatever the results; %d or more cases are needed (more with several cells, after Holm).",
+				d.Label, d.Cases, cases, strconv.FormatFloat(float64(d.MinP), 'g', 3, 64), Alpha, casesNeeded()))
+		}
+		if d.ZeroSpread && d.Diff.Lo.Defined() {
+			notes = append(notes, fmt.Sprintf("%s: † every case changed by the same %s, so a t interval would have zero width; the interval is the exact 95%% bound for %d equal differences, not a certainty.",
+				d.Label, fmtPoints(d.Diff.Value), d.Cases))
+		}
+	}
+	return notes
 }
 
 func compareNote(c *Comparison) string {
@@ -87,7 +143,8 @@ func compareNote(c *Comparison) string {
 }
 
 // CompareTable renders a comparison as a terminal table (ASCII borders when
-// ascii is set) followed by a one-line note.
+// ascii is set) followed by notes: how the runs were paired, then caveats
+// per cell.
 func CompareTable(c *Comparison, ascii bool) Renderer {
 	return func(w io.Writer) error {
 		style := tw.StyleLight
@@ -111,8 +168,12 @@ func CompareTable(c *Comparison, ascii bool) Renderer {
 		if err := t.Render(); err != nil {
 			return fmt.Errorf("render comparison: %w", err)
 		}
-		_, err := fmt.Fprintln(w, compareNote(c))
-		return err
+		for _, n := range compareNotes(c) {
+			if _, err := fmt.Fprintln(w, n); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
@@ -130,7 +191,9 @@ func CompareMarkdown(c *Comparison) Renderer {
 		for _, d := range c.Cells {
 			mdRow(bw, compareRow(d))
 		}
-		fmt.Fprintf(bw, "\n%s\n", MarkdownCell(compareNote(c)))
+		for _, n := range compareNotes(c) {
+			fmt.Fprintf(bw, "\n%s\n", MarkdownCell(n))
+		}
 		return bw.Flush()
 	}
 }

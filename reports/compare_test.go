@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +172,120 @@ func TestCompareRenderGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, tc.file, buf.Bytes())
+	}
+}
+
+// flipRecords builds paired runs of m cases with seeds samples each: every
+// sample passes in base, and in head the first fail cases fail and the rest
+// pass. cost, when not nil, is each sample's cost in the run it is given for.
+func flipRecords(m, seeds, fail int, baseCost, headCost *float64) (base, head []*journal.Record) {
+	for k := range m {
+		for s := range seeds {
+			id := fmt.Sprintf("case%02d", k)
+			base = append(base, &journal.Record{RunID: "b", CaseID: id, Seed: int64(s), Results: 1, Pass: true, Cost: baseCost})
+			head = append(head, &journal.Record{RunID: "h", CaseID: id, Seed: int64(s), Results: 1, Pass: k >= fail, Cost: headCost})
+		}
+	}
+	return base, head
+}
+
+// TestCompareDegenerateCells: when every case changes by the same amount the
+// t interval has zero width and would claim certainty, and with 5 cases or
+// fewer no p-value can fall below 0.05. The comparison says so (an exact
+// bound instead of a zero-width interval, MDE "n too small" or "no spread")
+// and keeps the verdict rule: worse only with an interval below -margin and
+// Holm p < 0.05.
+func TestCompareDegenerateCells(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		m, seeds, fail       int
+		tooFew, zeroSpread   bool
+		hiBelowZero, loAbove bool // interval wholly below 0; interval wholly above -1
+		verdict, mde         string
+	}{
+		// 3 cases, one sample each, all pass -> fail: McNemar p is 0.25 at
+		// best, and the interval [-100, +41.5] includes no change.
+		{"3 cases all flip", 3, 1, 3, true, true, false, false, VerdictNoChange, "n too small"},
+		// 6 cases all flip: p = 2/64 < 0.05 and the exact bound
+		// [-100, -8.1] lies below 0: a regression, as before.
+		{"6 cases all flip", 6, 1, 6, false, true, true, false, VerdictWorse, "no spread"},
+		// The same with two seeds per case (sign-flip test on per-case rates).
+		{"6 cases x 2 seeds all flip", 6, 2, 6, false, true, true, false, VerdictWorse, "no spread"},
+		// 3 cases, one flips: the differences vary, so the t interval is used,
+		// but 3 cases still cannot reach significance.
+		{"3 cases one flips", 3, 1, 1, true, false, false, false, VerdictNoChange, "n too small"},
+		// 12 unchanged cases: not "exactly 0" but an interval around it.
+		{"12 cases unchanged", 12, 1, 0, false, true, false, true, VerdictNoChange, "no spread"},
+	} {
+		base, head := flipRecords(tc.m, tc.seeds, tc.fail, nil, nil)
+		c := compareRecords(base, head, 0)
+		d := c.Cells[0]
+		if d.TooFewCases != tc.tooFew || d.ZeroSpread != tc.zeroSpread || d.Verdict != tc.verdict {
+			t.Errorf("%s: too few %v zero spread %v verdict %q; want %v %v %q (diff %v p %v)",
+				tc.name, d.TooFewCases, d.ZeroSpread, d.Verdict, tc.tooFew, tc.zeroSpread, tc.verdict, d.Diff, d.P)
+		}
+		if d.ZeroSpread && !(d.Diff.Hi > d.Diff.Lo) {
+			t.Errorf("%s: interval %v has zero width", tc.name, d.Diff)
+		}
+		if got := d.Diff.Hi < 0; got != tc.hiBelowZero {
+			t.Errorf("%s: interval %v wholly below 0 = %v, want %v", tc.name, d.Diff, got, tc.hiBelowZero)
+		}
+		if got := d.Diff.Lo > -1; got != tc.loAbove {
+			t.Errorf("%s: interval %v above -100 pts = %v, want %v", tc.name, d.Diff, got, tc.loAbove)
+		}
+		if got := fmtCellMDE(d); got != tc.mde || d.MDE.Defined() {
+			t.Errorf("%s: MDE shown as %q (value %v), want %q and no value", tc.name, got, d.MDE, tc.mde)
+		}
+	}
+}
+
+// TestCompareDegenerateTable: the first-time user's case, 3 cases all
+// flipping from pass to fail, no longer prints "[-100.0, -100.0]" and
+// "MDE 0.0 pts" but an exact bound marked †, "n too small", and notes
+// saying why there is no verdict and how many cases one needs.
+func TestCompareDegenerateTable(t *testing.T) {
+	base, head := flipRecords(3, 1, 3, nil, nil)
+	var buf bytes.Buffer
+	if err := CompareTable(compareRecords(base, head, 0), true)(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"-100.0 pts [-100.0, +41.5] †", "| n too small ", "| no detectable change |",
+		"with 3 paired cases the smallest p-value the test can give is 0.25, not below 0.05", "6 or more cases are needed",
+		"every case changed by the same -100.0 pts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"[-100.0, -100.0]", "0.0 pts |"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("table still shows %q:\n%s", bad, out)
+		}
+	}
+}
+
+// TestCompareCostUnknown: without a cost on both sides of any pair (neither
+// run set includeCost, or only one did) the cost difference is unknown, as
+// in report, never "+$0.000000"; with costs on both sides it is their
+// difference.
+func TestCompareCostUnknown(t *testing.T) {
+	cheap, dear := 0.001, 0.003
+	for _, tc := range []struct {
+		name       string
+		base, head *float64
+		want       string
+	}{
+		// Neither run reported or estimated a cost.
+		{"no costs", nil, nil, "unknown"},
+		// Only head has costs: no pair to compare.
+		{"head only", nil, &dear, "unknown"},
+		// Both have costs: 6 pairs x $0.002.
+		{"both", &cheap, &dear, "+$0.012000"},
+	} {
+		base, head := flipRecords(6, 1, 0, tc.base, tc.head)
+		d := compareRecords(base, head, 0).Cells[0]
+		if got := compareRow(d)[9]; got != tc.want {
+			t.Errorf("%s: cost Δ %q, want %q (diff %v over %d pairs)", tc.name, got, tc.want, d.CostDiff, d.CostPairs)
+		}
 	}
 }

@@ -38,8 +38,15 @@ geometric-mean ratio and the cost difference.
 A cell regresses when the whole interval lies below -margin (and its
 Holm-adjusted p-value is below 0.05); compare then exits with code 1.
 --fail-on any-fail also fails when any case fails in HEAD.
---format md,json writes compare.md and compare.json into HEAD's directory.`,
-		Args: cobra.ExactArgs(2),
+
+With 5 cases or fewer no p-value can fall below 0.05 whatever the results: the
+MDE reads "n too small" and a note under the table says so. When every case
+changed by the same amount a t interval would have zero width; the interval
+shown (marked †) is then the exact 95% bound for equal differences.
+--format lists what to produce: table (the default) prints the table on
+stdout; md and json write compare.md and compare.json into HEAD's directory.
+Only the listed formats are produced: --format md,json prints no table.`,
+		Args: exactArgs(2, "two runs, BASE and HEAD"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.base, o.head = args[0], args[1]
 			return compareRun(cmd.Context(), s, o)
@@ -48,7 +55,7 @@ Holm-adjusted p-value is below 0.05); compare then exits with code 1.
 	f := cmd.Flags()
 	f.Float64Var(&o.margin, "margin", 0, "practical margin: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
 	f.StringVar(&o.failOn, "fail-on", "regression", "what fails: regression, or any-fail (also any failing case in HEAD)")
-	f.StringSliceVar(&o.formats, "format", []string{"table"}, "output formats: table,md,json (files go to HEAD's directory)")
+	f.StringSliceVar(&o.formats, "format", []string{"table"}, "what to produce, comma-separated: table prints the comparison on stdout; md and json write compare.md and compare.json into HEAD's directory; leave table out to print no table")
 	return cmd
 }
 
@@ -96,7 +103,7 @@ func compareRun(_ context.Context, s *streams, o *compareOptions) error {
 		}
 		for _, cell := range sum.Cells {
 			if n := cell.Cases - cell.CasesPassed; n > 0 {
-				gates = append(gates, fmt.Sprintf("cell %s: %d of %d cases fail in %s", cell.Label, n, cell.Cases, o.head))
+				gates = append(gates, fmt.Sprintf("cell %s: %s %s in %s", cell.Label, ofTotal(n, cell.Cases, "case"), verb(n, "fails", "fail"), o.head))
 			}
 		}
 	}

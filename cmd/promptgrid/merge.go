@@ -27,8 +27,10 @@ func newMergeCmd(s *streams) *cobra.Command {
 		Short: "Join shard runs (run --shard i/n) into one run and report on it",
 		Long: `Merge copies the journals of several runs of the same suite (typically the
 shards of one run, made with run --shard i/n) into a new run directory, with one
-run.json summing them, and prints the report as if the suite had run whole.`,
-		Args: cobra.MinimumNArgs(1),
+run.json summing them, and reports on it as if the suite had run whole.
+--format and the gates work as for report: table (the default) prints the
+table, md, json, csv, junit and html write files into --out.`,
+		Args: minArgs(1, "at least one RUN_DIR to merge"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.dirs = args
 			return mergeRun(cmd.Context(), s, o)
@@ -51,7 +53,7 @@ func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
 	if err != nil {
 		return withCode(exitInput, err)
 	}
-	fmt.Fprintf(s.Err, "promptgrid: merged %d runs into %s: %d trials, %d samples (%s)\n",
-		len(o.dirs), o.out, m.Trials, m.Samples, m.StopReason)
+	fmt.Fprintf(s.Err, "promptgrid: merged %s into %s: %s, %s (%s)\n",
+		plural(len(o.dirs), "run"), o.out, plural(m.Trials, "trial"), plural(m.Samples, "sample"), m.StopReason)
 	return o.report.finish(ctx, s, o.out)
 }

@@ -42,7 +42,7 @@ HTTP requests and samples a run would make, the estimated prompt tokens, the bou
 output tokens, the cost as a lower bound, an upper bound and (with --from, from a
 previous run of the same suite) an expected figure, and the duration under the
 suite's rate and concurrency. It never calls the API.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1, "at least one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			return planRun(s, opts)
@@ -50,7 +50,7 @@ suite's rate and concurrency. It never calls the API.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.From, "from", "", "a previous run directory of the same suite, for expected cost, tokens and latency")
-	f.StringVar(&opts.Format, "format", "table", "output format: table, md or json")
+	f.StringVar(&opts.Format, "format", "table", "what to print on stdout, one of table, md or json (plan writes no file)")
 	f.StringVar(&opts.Filter, "filter", "", "keep only cases whose id or tag matches (comma-separated, globs allowed)")
 	f.Float64Var(&opts.Rate, "rate", 0, "requests per second to plan for (default: the suite's limits.rate)")
 	f.IntVar(&opts.Concurrency, "concurrency", 0, fmt.Sprintf("requests in flight to plan for (default: the suite's limits.concurrency, else %d)", runner.DefaultConcurrency))
@@ -73,7 +73,7 @@ func planRun(s *streams, opts planOptions) error {
 	switch opts.Format {
 	case "table", "md", "json":
 	default:
-		return withCode(exitInput, fmt.Errorf("--format %q: want table, md or json", opts.Format))
+		return withCode(exitInput, fmt.Errorf("--format %q: want table, md or json (plan prints one format on stdout and writes no file)", opts.Format))
 	}
 	var reports []planReport
 	for _, p := range opts.Paths {
@@ -216,8 +216,8 @@ func planNotes(rep *planReport) []string {
 	p := &rep.Plan
 	th := p.Pricing.Thinking
 	thNote := ""
-	if th == 0 {
-		th, thNote = p.Pricing.Output, " (priced as output)"
+	if p.ThinkingPricedAsOutput {
+		thNote = " (priced as output)"
 	}
 	notes := []string{
 		fmt.Sprintf("Pricing: %s, USD per 1M tokens: input %.2f, output %.2f, thinking %.2f%s.", p.PricingSource, p.Pricing.Input, p.Pricing.Output, th, thNote),

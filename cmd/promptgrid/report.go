@@ -36,15 +36,19 @@ func newReportCmd(s *streams) *cobra.Command {
 		Short: "Summarise a run from its journal, optionally re-scoring it with the current checks",
 		Long: `report reads RUN_DIR/journal.jsonl and prints the per-cell summary: pass rate
 with a 95% interval clustered by case, pass@k and pass^k, latency quantiles,
-thinking tokens, cost and errors. --format writes more formats into RUN_DIR.
-It never calls the API.
+thinking tokens, cost and errors. It never calls the API.
+
+--format lists what to produce: table (the default) prints the table on
+stdout; md, json, csv, junit and html write files into RUN_DIR. Only the
+listed formats are produced: --format json writes summary.json and prints no
+table, --format table,json does both.
 
 --rescore evaluates the current checks of the suite (run.json's suite, or
 --suite) against the stored responses and writes journal.rescored.jsonl and
 its reports beside the originals. Judge checks ask a model only for verdicts
 not already in the judge cache, and only when RUNWARE_API_KEY is set;
 otherwise they fail with a reason saying so.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1, "one RUN_DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runDir = args[0]
 			return reportRun(cmd.Context(), s, o)
@@ -111,8 +115,8 @@ func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
 	if err != nil {
 		return withCode(exitInput, err)
 	}
-	fmt.Fprintf(s.Err, "promptgrid: re-scored %d samples with %s: %d now pass, %d now fail, %d samples of cases no longer in the suite (kept as they were); wrote %s\n",
-		st.Samples, path, st.NowPass, st.NowFail, st.Unknown, out)
+	fmt.Fprintf(s.Err, "promptgrid: re-scored %s with %s: %d now pass, %d now fail, %s of cases no longer in the suite (kept as they were); wrote %s\n",
+		plural(st.Samples, "sample"), path, st.NowPass, st.NowFail, plural(st.Unknown, "sample"), out)
 	sum, err := reports.Aggregate(out, suiteOptions(suite))
 	if err != nil {
 		return withCode(exitInput, err)

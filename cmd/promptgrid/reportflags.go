@@ -16,6 +16,14 @@ import (
 // reportFormats are the values --format accepts.
 var reportFormats = []string{"table", "md", "json", "csv", "junit", "html"}
 
+// formatHelp is the help of --format for run, report and merge. Each listed
+// format is produced and no other: table is the only one printed, so leaving
+// it out (--format json) writes files and prints no table.
+const formatHelp = "what to produce, comma-separated: table prints the summary table on stdout; " +
+	"md, json, csv, junit and html write summary.md, summary.json, cells.csv and samples.csv, junit.xml and report.html " +
+	"into the run directory (with --baseline, md and json also write compare.md and compare.json); " +
+	"leave table out to print no table"
+
 // reportFlags are the reporting and gating flags shared by `run` and
 // `report`.
 type reportFlags struct {
@@ -28,8 +36,7 @@ type reportFlags struct {
 
 // register adds --format, --baseline, --fail-under, --margin and --fail-on.
 func (f *reportFlags) register(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&f.formats, "format", []string{"table"},
-		"report formats, several allowed: "+strings.Join(reportFormats, ",")+" (files are written to the run directory; table prints here)")
+	fs.StringSliceVar(&f.formats, "format", []string{"table"}, formatHelp)
 	fs.StringVar(&f.baseline, "baseline", "", "compare with this earlier run directory and fail on a regression")
 	fs.Float64Var(&f.failUnder, "fail-under", -1, "fail (exit 1) when a cell's pass rate is below this fraction, e.g. 0.9")
 	fs.Float64Var(&f.margin, "margin", 0, "with --baseline: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
@@ -56,7 +63,7 @@ func (f *reportFlags) validate() error {
 }
 
 // finish reports on the run in runDir: it prints the terminal table to
-// s.Out, writes the requested formats under runDir (and the Markdown
+// s.Out (when --format lists table, the default), writes the requested formats under runDir (and the Markdown
 // summary to $GITHUB_STEP_SUMMARY when set), compares with --baseline, and
 // returns withCode(exitGate, ...) when a gate fails.
 func (f *reportFlags) finish(ctx context.Context, s *streams, runDir string) error {
@@ -70,11 +77,13 @@ func (f *reportFlags) finish(ctx context.Context, s *streams, runDir string) err
 	return f.emit(ctx, s, runDir, journal.JournalFile, sum)
 }
 
-// emit prints, writes and gates a summary of the journal file jname in
-// runDir.
+// emit prints (when table is among the formats), writes and gates a
+// summary of the journal file jname in runDir.
 func (f *reportFlags) emit(ctx context.Context, s *streams, runDir, jname string, sum *reports.Summary) error {
-	if err := reports.Table(sum, !s.OutTTY)(s.Out); err != nil {
-		return err
+	if slices.Contains(f.formats, "table") {
+		if err := reports.Table(sum, !s.OutTTY)(s.Out); err != nil {
+			return err
+		}
 	}
 	stem := strings.TrimSuffix(strings.TrimPrefix(jname, "journal"), ".jsonl")
 	stem = strings.TrimPrefix(stem, ".")
@@ -101,7 +110,7 @@ func (f *reportFlags) emit(ctx context.Context, s *streams, runDir, jname string
 	if f.failOn == "any-fail" {
 		for _, c := range sum.Cells {
 			if failing := c.Cases - c.CasesPassed; failing > 0 {
-				gates = append(gates, fmt.Sprintf("cell %s: %d of %d cases fail", c.Label, failing, c.Cases))
+				gates = append(gates, fmt.Sprintf("cell %s: %s %s", c.Label, ofTotal(failing, c.Cases, "case"), verb(failing, "fails", "fail")))
 			}
 		}
 	}
@@ -169,12 +178,14 @@ func regression(d *reports.CellDiff, base string) string {
 		100*float64(d.Diff.Value), 100*float64(d.Diff.Lo), 100*float64(d.Diff.Hi), float64(d.PHolm))
 }
 
-// writeComparison prints a comparison's table to s.Out, writes compare.md
-// and compare.json under dir when md or json are among formats, and appends
-// the Markdown to $GITHUB_STEP_SUMMARY when set.
+// writeComparison prints a comparison's table to s.Out when table is among
+// formats, writes compare.md and compare.json under dir when md or json are,
+// and appends the Markdown to $GITHUB_STEP_SUMMARY when set.
 func writeComparison(s *streams, dir string, formats []string, c *reports.Comparison) error {
-	if err := reports.CompareTable(c, !s.OutTTY)(s.Out); err != nil {
-		return err
+	if slices.Contains(formats, "table") {
+		if err := reports.CompareTable(c, !s.OutTTY)(s.Out); err != nil {
+			return err
+		}
 	}
 	for _, fm := range formats {
 		var r reports.Renderer

@@ -52,7 +52,7 @@ POST /v1 with sync, stream and async delivery, POST /v1/chat/completions,
 GET /v1/models, GET /stats) until interrupted. Point promptgrid or any other
 client at the printed URL; any non-empty API key is accepted unless --api-key
 is given. docs/simulator.md describes every behaviour and flag.`,
-		Args: cobra.NoArgs,
+		Args: noArgs("a scenarios file goes in --scenarios FILE"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSim(cmd.Context(), s, o)
 		},

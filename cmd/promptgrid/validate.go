@@ -22,9 +22,10 @@ func newValidateCmd(s *streams) *cobra.Command {
 		Use:   "validate SUITE...",
 		Short: "Check suite files without calling the API",
 		Long: `validate loads every suite, reports every problem as file:line:col with the
-source line and a caret, and exits 2 if there is any. A valid suite gets a one-line
+source line and a caret, and exits 2 if there is any. The sim: block is checked
+as run --sim reads it. A valid suite gets a one-line
 summary: cases, grid cells, trials and samples.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1, "at least one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			return validateRun(s, opts)
@@ -45,6 +46,13 @@ func validateRun(s *streams, opts validateOptions) error {
 			fmt.Fprintln(s.Err, err)
 			continue
 		}
+		// The sim: block goes through the conversion run --sim makes, so
+		// that a suite that validates also starts the simulator.
+		if _, err := simScenarios(suite); err != nil {
+			failed++
+			fmt.Fprintln(s.Err, err)
+			continue
+		}
 		trials, err := eval.Expand(suite)
 		if err != nil {
 			failed++
@@ -54,7 +62,7 @@ func validateRun(s *streams, opts validateOptions) error {
 		fmt.Fprintf(s.Out, "%s: ok — %s\n", p, suiteSummary(suite, trials))
 	}
 	if failed > 0 {
-		return withCode(exitInput, fmt.Errorf("%d of %d suites failed validation", failed, len(opts.Paths)))
+		return withCode(exitInput, fmt.Errorf("%s failed validation", ofTotal(failed, len(opts.Paths), "suite")))
 	}
 	return nil
 }
@@ -65,17 +73,9 @@ func suiteSummary(suite *eval.Suite, trials []eval.Trial) string {
 	for _, t := range trials {
 		samples += t.NumberResults
 	}
-	out := fmt.Sprintf("%s, %s", suiteCount(len(suite.Cases), "case"), suiteCount(len(eval.Cells(suite.Grid)), "cell"))
+	out := fmt.Sprintf("%s, %s", plural(len(suite.Cases), "case"), plural(len(eval.Cells(suite.Grid)), "cell"))
 	if len(suite.Variants) > 0 {
-		out += ", " + suiteCount(len(suite.Variants), "variant")
+		out += ", " + plural(len(suite.Variants), "variant")
 	}
-	return out + fmt.Sprintf(", %s, %s", suiteCount(len(trials), "trial"), suiteCount(samples, "sample"))
-}
-
-// suiteCount formats "1 case" / "5 cases".
-func suiteCount(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return out + fmt.Sprintf(", %s, %s", plural(len(trials), "trial"), plural(samples, "sample"))
 }
