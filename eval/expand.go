@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -65,54 +66,165 @@ func SampleSeed(base int64, caseID string, r int) int64 {
 
 // Expand turns a suite into trials: every case × grid cell × variant ×
 // seed replicate × repeat, in that nesting (case outermost, variant
-// innermost, so the arms compared with each other run close in time).
+// innermost, so the arms compared with each other run close in time). It
+// holds every trial in memory; runs walk ExpandSeq instead.
 func Expand(s *Suite) ([]Trial, error) {
-	cells := Cells(s.Grid)
-	variants := s.Variants
-	if len(variants) == 0 {
-		variants = []Variant{{}}
-	}
-	repeat := max(s.Repeat, 1)
-	seeds := s.Seeds
-	if len(seeds) == 0 {
-		seeds = []int64{0}
-	}
 	var out []Trial
-	for _, c := range s.Cases {
-		for r, base := range seeds {
-			seed := SampleSeed(base, c.ID, r)
-			if s.FixedSeed != nil {
-				seed = *s.FixedSeed
+	for t, err := range ExpandSeq(s) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ExpandSeq yields the trials of Expand, in the same order, building each one
+// only when it is asked for, so that walking a suite takes memory for one
+// trial whatever the suite's size. Every walk builds the trials afresh and
+// yields the same ones. A case whose templates do not render yields its
+// error (the one Expand returns) before any of its trials, and the walk ends.
+func ExpandSeq(s *Suite) iter.Seq2[Trial, error] {
+	return func(yield func(Trial, error) bool) {
+		x := newExpansion(s)
+		if len(x.cells) == 0 {
+			return
+		}
+		arms := make([]arm, len(x.variants))
+		for _, c := range s.Cases {
+			for vi := range x.variants {
+				a, err := x.arm(c, &x.variants[vi])
+				if err != nil {
+					yield(Trial{}, err)
+					return
+				}
+				arms[vi] = a
 			}
-			for rep := range repeat {
-				for _, cell := range cells {
-					for vi := range variants {
-						t, err := buildTrial(s, c, cell, &variants[vi], r, rep, seed)
-						if err != nil {
-							return nil, err
+			for r, base := range x.seeds {
+				seed := SampleSeed(base, c.ID, r)
+				if s.FixedSeed != nil {
+					seed = *s.FixedSeed
+				}
+				for rep := range x.repeat {
+					for _, cell := range x.cells {
+						for vi := range arms {
+							if !yield(x.trial(c, cell, &arms[vi], r, rep, seed), nil) {
+								return
+							}
 						}
-						out = append(out, t)
 					}
 				}
 			}
 		}
 	}
-	return out, nil
 }
 
-// buildTrial composes one request: the suite's defaults, then the case's
-// overrides, then the variant's, then the cell's values.
-func buildTrial(s *Suite, c *Case, cell Cell, v *Variant, replicate, rep int, seed int64) (Trial, error) {
-	req := cloneMap(s.Request)
-	if s.Model != "" {
-		req["model"] = s.Model
+// Count is the size of a suite's expansion.
+type Count struct {
+	// Trials is how many trials Expand returns; Samples is the sum of
+	// their NumberResults.
+	Trials, Samples int
+}
+
+// CountTrials returns the size of Expand(s) and the error Expand would
+// return, without building the trials: it composes each case's request and
+// messages once per variant, not once per trial.
+func CountTrials(s *Suite) (Count, error) {
+	var n Count
+	x := newExpansion(s)
+	if len(x.cells) == 0 {
+		return n, nil
+	}
+	per := len(x.seeds) * x.repeat
+	for _, c := range s.Cases {
+		for vi := range x.variants {
+			a, err := x.arm(c, &x.variants[vi])
+			if err != nil {
+				return Count{}, err
+			}
+			for _, cell := range x.cells {
+				n.Trials += per
+				n.Samples += per * int(cellNumberResults(a.request, cell))
+			}
+		}
+	}
+	return n, nil
+}
+
+// expansion is what every trial of a suite shares.
+type expansion struct {
+	s        *Suite
+	cells    []Cell
+	variants []Variant
+	repeat   int
+	seeds    []int64
+}
+
+func newExpansion(s *Suite) *expansion {
+	x := &expansion{s: s, cells: Cells(s.Grid), variants: s.Variants, repeat: max(s.Repeat, 1), seeds: s.Seeds}
+	if len(x.variants) == 0 {
+		x.variants = []Variant{{}}
+	}
+	if len(x.seeds) == 0 {
+		x.seeds = []int64{0}
+	}
+	return x
+}
+
+// arm is a case in one variant: what its trials share before the cell, the
+// seed and the repeat are applied.
+type arm struct {
+	v *Variant
+	// request is the suite's defaults with the model, then the case's
+	// overrides, then the variant's; each trial works on a deep copy.
+	request map[string]any
+	msgs    []Message
+	sys     string
+}
+
+// arm composes the request defaults, messages and system prompt of case c
+// in variant v.
+func (x *expansion) arm(c *Case, v *Variant) (arm, error) {
+	msgs, sys, err := composeMessages(x.s, c, v)
+	if err != nil {
+		return arm{}, fmt.Errorf("case %q: %w", c.ID, err)
+	}
+	req := cloneMap(x.s.Request)
+	if x.s.Model != "" {
+		req["model"] = x.s.Model
 	}
 	mergeInto(req, c.Request)
 	mergeInto(req, v.Request)
+	return arm{v: v, request: req, msgs: msgs, sys: sys}, nil
+}
+
+// cellNumberResults is the numberResults of a trial of an arm in a cell, as
+// trial computes it, without copying the whole request.
+func cellNumberResults(armReq map[string]any, cell Cell) int64 {
+	req := map[string]any{}
+	if v, ok := armReq["numberResults"]; ok {
+		req["numberResults"] = cloneValue(v)
+	}
+	for i, p := range cell.paths {
+		if p == "numberResults" || strings.HasPrefix(p, "numberResults.") {
+			setPath(req, p, cloneValue(cell.vals[i]))
+		}
+	}
+	if n, ok := req["numberResults"].(int64); ok {
+		return n
+	}
+	return 1
+}
+
+// trial composes one request: the arm's request (suite defaults, case and
+// variant overrides), then the cell's values, messages, seed and
+// numberResults.
+func (x *expansion) trial(c *Case, cell Cell, a *arm, replicate, rep int, seed int64) Trial {
+	req := cloneMap(a.request)
 	for i, p := range cell.paths {
 		setPath(req, p, cloneValue(cell.vals[i]))
 	}
-	transport := s.Transport
+	transport := x.s.Transport
 	if t, ok := req["transport"].(string); ok {
 		transport = t
 	}
@@ -120,22 +232,18 @@ func buildTrial(s *Suite, c *Case, cell Cell, v *Variant, replicate, rep int, se
 	if transport == "" {
 		transport = "native"
 	}
-	msgs, sys, err := composeMessages(s, c, v)
-	if err != nil {
-		return Trial{}, fmt.Errorf("case %q: %w", c.ID, err)
-	}
-	wire := make([]any, len(msgs))
-	for i, m := range msgs {
+	wire := make([]any, len(a.msgs))
+	for i, m := range a.msgs {
 		wire[i] = map[string]any{"role": m.Role, "content": m.Content}
 	}
 	req["messages"] = wire
-	if sys != "" {
-		setPath(req, "settings.systemPrompt", sys)
+	if a.sys != "" {
+		setPath(req, "settings.systemPrompt", a.sys)
 	}
 	req["seed"] = seed
 	n := int64(1)
-	if x, ok := req["numberResults"].(int64); ok {
-		n = x
+	if v, ok := req["numberResults"].(int64); ok {
+		n = v
 	}
 	req["numberResults"] = n
 
@@ -143,7 +251,7 @@ func buildTrial(s *Suite, c *Case, cell Cell, v *Variant, replicate, rep int, se
 	rh := sha256.Sum256(canon)
 	kh := sha256.New()
 	kh.Write(canon)
-	fmt.Fprintf(kh, "\x00%s\x00%s\x00%s", c.ID, cell.Label, v.Name)
+	fmt.Fprintf(kh, "\x00%s\x00%s\x00%s", c.ID, cell.Label, a.v.Name)
 	if rep > 0 {
 		fmt.Fprintf(kh, "\x00repeat=%d", rep)
 	}
@@ -153,7 +261,7 @@ func buildTrial(s *Suite, c *Case, cell Cell, v *Variant, replicate, rep int, se
 		Tags:          c.Tags,
 		Cell:          cell.Label,
 		CellValues:    cell.Values,
-		Variant:       v.Name,
+		Variant:       a.v.Name,
 		Replicate:     replicate,
 		Repeat:        rep,
 		Seed:          seed,
@@ -163,7 +271,7 @@ func buildTrial(s *Suite, c *Case, cell Cell, v *Variant, replicate, rep int, se
 		Transport:     transport,
 		Vars:          c.Vars,
 		Case:          c,
-	}, nil
+	}
 }
 
 // composeMessages renders the conversation and system prompt of a case in

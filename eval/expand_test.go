@@ -2,6 +2,10 @@ package eval
 
 import (
 	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -189,4 +193,151 @@ func mustExpand(t *testing.T, src string) []Trial {
 		t.Fatal(err)
 	}
 	return trials
+}
+
+// TestCountTrials checks that CountTrials, which does not build trials,
+// agrees with the trials Expand builds, including numberResults set per
+// case, per variant and as a grid axis.
+func TestCountTrials(t *testing.T) {
+	tests := []struct {
+		name, body, caseB string
+		wantSamples       int
+	}{
+		// The plain shape: one numberResults for everything (2 cases × 3 seeds × 3).
+		{"suite numberResults", "seeds: {count: 3, base: 1}\nnumberResults: 3\n", "{id: b, prompt: ho}", 18},
+		// Case b overrides the suite's 2 with 1, variant v2 overrides both
+		// with 4: a: 2 + 4, b: 1 + 4.
+		{"case and variant overrides", "numberResults: 2\nvariants: [{name: v1}, {name: v2, request: {numberResults: 4}}]\n",
+			"{id: b, prompt: ho, request: {numberResults: 1}}", 11},
+		// numberResults is a grid axis, crossed with another axis and
+		// repeat: 2 cases × 2 repeats × 2 temperatures × (1 + 3).
+		{"numberResults axis", "grid: {numberResults: [1, 3], settings.temperature: [0.2, 1]}\nrepeat: 2\n", "{id: b, prompt: ho}", 32},
+		// Nothing sets numberResults: one sample per trial.
+		{"no numberResults", "grid: {settings.temperature: [0.2, 1]}\n", "{id: b, prompt: ho}", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustLoad(t, writeSuite(t, "name: n\nmodel: m\n"+tt.body+"cases:\n  - {id: a, prompt: hi}\n  - "+tt.caseB+"\n"))
+			trials, err := Expand(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Count{Trials: len(trials)}
+			for _, tr := range trials {
+				want.Samples += tr.NumberResults
+			}
+			if want.Samples != tt.wantSamples {
+				t.Fatalf("Expand yields %d samples; the row expects %d", want.Samples, tt.wantSamples)
+			}
+			got, err := CountTrials(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("CountTrials = %+v; Expand has %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestExpandSeqWalksAgain checks that the stream can be walked more than
+// once (open-loop load cycles through it) with the same trials every time,
+// and that a consumer may stop it early.
+func TestExpandSeqWalksAgain(t *testing.T) {
+	s := mustLoad(t, writeSuite(t, "name: n\nmodel: m\ngrid: {settings.temperature: [0.2, 1]}\nvariants: [{name: v1}, {name: v2}]\nseeds: {count: 2}\ncases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: ho}\n"))
+	walk := func(limit int) []Trial {
+		var out []Trial
+		for tr, err := range ExpandSeq(s) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, tr)
+			if len(out) == limit {
+				break
+			}
+		}
+		return out
+	}
+	first, second := walk(-1), walk(-1)
+	if len(first) != 16 {
+		t.Fatalf("%d trials; want 2 cases × 2 cells × 2 variants × 2 seeds", len(first))
+	}
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("second walk differs (-first +second):\n%s", diff)
+	}
+	if part := walk(5); len(part) != 5 || part[4].Key != first[4].Key {
+		t.Errorf("stopped walk yielded %d trials", len(part))
+	}
+	// Trials of one walk do not share request maps: changing one must not
+	// change another.
+	first[0].Request["settings"].(map[string]any)["maxTokens"] = 1
+	if _, ok := first[1].Request["settings"].(map[string]any)["maxTokens"]; ok {
+		t.Error("trials share a request map")
+	}
+}
+
+// TestExpandSeqError checks that a case whose template does not render
+// yields Expand's error before any of that case's trials, and that
+// CountTrials reports the same error.
+func TestExpandSeqError(t *testing.T) {
+	s := &Suite{Name: "n", Model: "m", Cases: []*Case{
+		{ID: "ok", Prompt: "hi"},
+		{ID: "bad", Prompt: "{{.missing}}"},
+		{ID: "later", Prompt: "ho"},
+	}}
+	_, want := Expand(s)
+	if want == nil || !strings.Contains(want.Error(), `case "bad"`) {
+		t.Fatalf("Expand error = %v; want one naming case bad", want)
+	}
+	var cases []string
+	var got error
+	for tr, err := range ExpandSeq(s) {
+		if err != nil {
+			got = err
+			continue
+		}
+		cases = append(cases, tr.CaseID)
+	}
+	if got == nil || got.Error() != want.Error() {
+		t.Errorf("ExpandSeq error = %v; want %v", got, want)
+	}
+	if diff := cmp.Diff([]string{"ok"}, cases); diff != "" {
+		t.Errorf("trials yielded (-want +got):\n%s", diff)
+	}
+	if _, err := CountTrials(s); err == nil || err.Error() != want.Error() {
+		t.Errorf("CountTrials error = %v; want %v", err, want)
+	}
+}
+
+// BenchmarkExpandSeq measures building one trial of the stream (what a run
+// pays per trial, and a shard or resume selection per walk): 10 cases ×
+// 5,000 seeds, numberResults 4.
+func BenchmarkExpandSeq(b *testing.B) {
+	var cases strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&cases, "  - {id: c%d, prompt: \"question %d\"}\n", i, i)
+	}
+	path := filepath.Join(b.TempDir(), "suite.yaml")
+	src := "name: n\nmodel: moonshotai:kimi@k2.6\nrequest: {deliveryMethod: sync, includeCost: true, includeUsage: true, settings: {maxTokens: 64}}\nseeds: {count: 5000, base: 1}\nnumberResults: 4\ncases:\n" + cases.String()
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next, stop := iter.Pull2(ExpandSeq(s))
+	defer stop()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err, ok := next()
+		if !ok {
+			stop()
+			next, stop = iter.Pull2(ExpandSeq(s))
+			_, err, _ = next()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }

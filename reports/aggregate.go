@@ -40,7 +40,9 @@ var (
 
 // Aggregator accumulates journal records into a Summary: Add every record
 // (each sample once: see ReadLatest), then Close. It keeps per-cell and
-// per-case accumulators, never the records.
+// per-case accumulators, never the records: counters, and the timings and
+// token counts quantiles need once each (in the case of the cell they belong
+// to; cells and the total gather them from their cases when summarised).
 type Aggregator struct {
 	opts                 Options
 	runID, suite, hash   string
@@ -49,6 +51,21 @@ type Aggregator struct {
 	axes                 map[string]bool
 	superseded, incomplt int
 	seen                 int
+	// The distinct texts of a trial whose lines are consecutive (blocks
+	// says so, when Aggregate reads the journal) are counted in open and
+	// folded into its cell when the next trial starts; other trials wait in
+	// their cell's map until Close.
+	ids    idHasher
+	blocks *blocks
+	open   openTrial
+}
+
+// openTrial is the consecutive trial being counted.
+type openTrial struct {
+	active bool
+	id     id128
+	cell   *cellAcc
+	texts  trialTexts
 }
 
 // NewAggregator returns an empty aggregator.
@@ -59,14 +76,29 @@ func NewAggregator(opts Options) *Aggregator {
 	if opts.FailureText == 0 {
 		opts.FailureText = 2000
 	}
-	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("all cells", "", "", nil), axes: map[string]bool{}}
+	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("all cells", "", "", nil, false),
+		axes: map[string]bool{}, ids: newIDHasher()}
+}
+
+// trialID names the trial of a record for distinct-text counting.
+func (a *Aggregator) trialID(r *journal.Record) id128 {
+	return a.ids.sum(r.TrialKey, "\x00", r.Variant, "\x00", r.Cell, "\x00", r.CaseID)
+}
+
+// flush folds the open trial into its cell.
+func (a *Aggregator) flush() {
+	if o := &a.open; o.active {
+		o.cell.addTrial(&o.texts)
+		*o = openTrial{}
+	}
 }
 
 // Aggregate reads the journal at path (the last line of each sample) and
 // returns its summary.
 func Aggregate(path string, opts Options) (*Summary, error) {
 	a := NewAggregator(opts)
-	info, err := ReadLatest(path, func(r *journal.Record) error { a.Add(r); return nil })
+	a.blocks = &blocks{id: a.trialID}
+	info, err := readLatest(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +115,7 @@ func (a *Aggregator) Add(r *journal.Record) {
 	key := r.Variant + "\x00" + r.Cell
 	c := a.cells[key]
 	if c == nil {
-		c = newCellAcc(CellLabel(r.Variant, r.Cell), r.Cell, r.Variant, r.CellValues)
+		c = newCellAcc(CellLabel(r.Variant, r.Cell), r.Cell, r.Variant, r.CellValues, true)
 		a.cells[key] = c
 		for k := range r.CellValues {
 			a.axes[k] = true
@@ -91,6 +123,34 @@ func (a *Aggregator) Add(r *journal.Record) {
 	}
 	c.add(r, &a.opts)
 	a.total.add(r, &a.opts)
+	a.addText(c, r)
+}
+
+// addText counts the text of a sample of a trial with several results.
+func (a *Aggregator) addText(c *cellAcc, r *journal.Record) {
+	countable := r.Results > 1 && r.Error == nil
+	if !countable && !a.open.active {
+		return
+	}
+	id := a.trialID(r)
+	if a.open.active && a.open.id != id {
+		a.flush()
+	}
+	if !countable {
+		return
+	}
+	h := fnv.New64a()
+	h.Write([]byte(r.Text))
+	if a.blocks != nil && a.blocks.scattered != nil && !a.blocks.scattered.has(id) {
+		if !a.open.active {
+			a.open = openTrial{active: true, id: id, cell: c}
+		}
+		a.open.texts.add(h.Sum64())
+		return
+	}
+	tt := c.trials[id]
+	tt.add(h.Sum64())
+	c.trials[id] = tt
 }
 
 // CellLabel is how reports name a cell: the variant, then the grid values.
@@ -108,6 +168,7 @@ func CellLabel(variant, cell string) string {
 
 // Close computes the summary. The aggregator must not be used afterwards.
 func (a *Aggregator) Close() *Summary {
+	a.flush()
 	s := &Summary{Schema: SchemaID, RunID: a.runID, Suite: a.suite, SuiteHash: a.hash,
 		Superseded: a.superseded, Incomplete: a.incomplt, Axes: []string{}}
 	for k := range a.axes {
@@ -138,9 +199,9 @@ func (a *Aggregator) Close() *Summary {
 	})
 	s.Cells = []*Cell{}
 	for _, c := range accs {
-		s.Cells = append(s.Cells, c.summary(&a.opts, s.Ks, true))
+		s.Cells = append(s.Cells, c.summary(&a.opts, s.Ks, true, []*cellAcc{c}))
 	}
-	s.Total = a.total.summary(&a.opts, s.Ks, false)
+	s.Total = a.total.summary(&a.opts, s.Ks, false, accs)
 	return s
 }
 
@@ -159,16 +220,52 @@ func defaultKs(cells map[string]*cellAcc) []int {
 	return []int{1}
 }
 
-// metricsAcc accumulates what cells and cases share.
+// metricsAcc accumulates what cells and cases share. Only the accumulators
+// of the cases of a cell keep values (vals); cells and the total gather
+// their cases' values when summarised, so every value is held once.
 type metricsAcc struct {
 	samples, passed, errored, retries, cached int
-	ttft, ttfo, e2e, queue, toSuccess         []float64
-	prompt, thinking, visible                 []float64
+	vals                                      *values
 	reported, estimated                       float64
 	reportedN, estimatedN, missingN           int
 	errors                                    map[string]int
 	judgeCost                                 float64
 	judgeTokens, judgeCalls, judgeCached      int
+}
+
+// values are the per-sample timings (ms) and token counts behind the
+// quantiles.
+type values struct {
+	ttft, ttfo, e2e, queue, toSuccess []float64
+	prompt, thinking, visible         []float64
+}
+
+// valueFields lists the fields of values, for gathering them one at a time.
+var valueFields = []func(*values) []float64{
+	func(v *values) []float64 { return v.ttft },
+	func(v *values) []float64 { return v.ttfo },
+	func(v *values) []float64 { return v.e2e },
+	func(v *values) []float64 { return v.queue },
+	func(v *values) []float64 { return v.toSuccess },
+	func(v *values) []float64 { return v.prompt },
+	func(v *values) []float64 { return v.thinking },
+	func(v *values) []float64 { return v.visible },
+}
+
+func (v *values) add(r *journal.Record) {
+	t := &r.Timings
+	appendMs(&v.queue, t.Queue)
+	if r.Error == nil {
+		appendMs(&v.ttft, t.TTFT)
+		appendMs(&v.ttfo, t.TTFO)
+		appendMs(&v.e2e, t.E2E)
+		appendMs(&v.toSuccess, t.ToSuccess)
+	}
+	if u := r.Usage; u != nil {
+		v.prompt = append(v.prompt, float64(u.Prompt))
+		v.thinking = append(v.thinking, float64(u.Thinking))
+		v.visible = append(v.visible, float64(u.Visible()))
+	}
 }
 
 func (m *metricsAcc) add(r *journal.Record) {
@@ -192,24 +289,15 @@ func (m *metricsAcc) add(r *journal.Record) {
 			m.judgeTokens += o.JudgeTokens
 		}
 	}
-	t := &r.Timings
-	appendMs(&m.queue, t.Queue)
 	if r.Error != nil {
 		m.errored++
 		if m.errors == nil {
 			m.errors = map[string]int{}
 		}
 		m.errors[r.Error.Class]++
-	} else {
-		appendMs(&m.ttft, t.TTFT)
-		appendMs(&m.ttfo, t.TTFO)
-		appendMs(&m.e2e, t.E2E)
-		appendMs(&m.toSuccess, t.ToSuccess)
 	}
-	if u := r.Usage; u != nil {
-		m.prompt = append(m.prompt, float64(u.Prompt))
-		m.thinking = append(m.thinking, float64(u.Thinking))
-		m.visible = append(m.visible, float64(u.Visible()))
+	if m.vals != nil {
+		m.vals.add(r)
 	}
 	switch {
 	case r.Cost != nil && r.CostEstimated:
@@ -255,23 +343,66 @@ type caseAcc struct {
 	failures []Failure
 }
 
+// trialTexts counts the samples of one trial (numberResults > 1) and keeps
+// the distinct hashes of their texts: inline for the few a trial has, in a
+// set past that (hand-made journals). It is stored by value in its map.
 type trialTexts struct {
-	n     int
-	texts map[uint64]struct{}
+	n, k int32
+	few  [4]uint64
+	many map[uint64]struct{}
 }
 
+func (t *trialTexts) add(h uint64) {
+	t.n++
+	if t.many != nil {
+		t.many[h] = struct{}{}
+		return
+	}
+	if slices.Contains(t.few[:t.k], h) {
+		return
+	}
+	if int(t.k) < len(t.few) {
+		t.few[t.k] = h
+		t.k++
+		return
+	}
+	t.many = make(map[uint64]struct{}, 2*len(t.few))
+	for _, x := range t.few {
+		t.many[x] = struct{}{}
+	}
+	t.many[h] = struct{}{}
+}
+
+func (t *trialTexts) distinct() int {
+	if t.many != nil {
+		return len(t.many)
+	}
+	return int(t.k)
+}
+
+// cellAcc accumulates one cell (or, with keep false, the total, which
+// gathers values and trials from the cells when summarised).
 type cellAcc struct {
 	label, cell, variant string
 	values               map[string]any
 	firstScheduled       time.Time
 	m                    metricsAcc
 	cases                map[string]*caseAcc
-	trials               map[string]*trialTexts
+	keep                 bool
+	// trials are the trials still counting their distinct texts, keyed by
+	// Aggregator.trialID; share and shareN sum the finished ones.
+	trials map[id128]trialTexts
+	share  float64
+	shareN int
 }
 
-func newCellAcc(label, cell, variant string, values map[string]any) *cellAcc {
-	return &cellAcc{label: label, cell: cell, variant: variant, values: values,
-		cases: map[string]*caseAcc{}, trials: map[string]*trialTexts{}}
+func newCellAcc(label, cell, variant string, values map[string]any, keep bool) *cellAcc {
+	c := &cellAcc{label: label, cell: cell, variant: variant, values: values, keep: keep,
+		cases: map[string]*caseAcc{}}
+	if keep {
+		c.trials = map[id128]trialTexts{}
+	}
+	return c
 }
 
 func (c *cellAcc) add(r *journal.Record, opts *Options) {
@@ -282,23 +413,22 @@ func (c *cellAcc) add(r *journal.Record, opts *Options) {
 	cs := c.cases[r.CaseID]
 	if cs == nil {
 		cs = &caseAcc{id: r.CaseID, tags: r.Tags}
+		if c.keep {
+			cs.m.vals = &values{}
+		}
 		c.cases[r.CaseID] = cs
 	}
 	cs.m.add(r)
 	if !r.Pass && len(cs.failures) < opts.MaxFailures {
 		cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
 	}
-	if r.Results > 1 && r.Error == nil {
-		tk := r.TrialKey + "\x00" + r.Variant + "\x00" + r.Cell + "\x00" + r.CaseID
-		tt := c.trials[tk]
-		if tt == nil {
-			tt = &trialTexts{texts: map[uint64]struct{}{}}
-			c.trials[tk] = tt
-		}
-		h := fnv.New64a()
-		h.Write([]byte(r.Text))
-		tt.texts[h.Sum64()] = struct{}{}
-		tt.n++
+}
+
+// addTrial counts a finished trial's distinct-text share.
+func (c *cellAcc) addTrial(t *trialTexts) {
+	if t.n > 1 {
+		c.share += float64(t.distinct()) / float64(t.n)
+		c.shareN++
 	}
 }
 
@@ -332,14 +462,29 @@ func truncate(s string, limit int) string {
 	return string(r[:limit]) + "…"
 }
 
-func (c *cellAcc) summary(opts *Options, ks []int, perCase bool) *Cell {
+// summary describes the accumulator; its values and trials are those of
+// the cases of the cells in from (the cell itself, or every cell for the
+// total).
+func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc) *Cell {
+	var buf []float64
+	dist := func(field int, ps []float64) Dist {
+		buf = buf[:0]
+		for _, fc := range from {
+			for _, cs := range fc.cases {
+				if v := cs.m.vals; v != nil {
+					buf = append(buf, valueFields[field](v)...)
+				}
+			}
+		}
+		return newDist(buf, ps)
+	}
 	out := &Cell{Label: c.label, Cell: c.cell, Variant: c.variant, Values: c.values,
 		Cases: len(c.cases), Samples: c.m.samples, Passed: c.m.passed, Errored: c.m.errored,
-		TTFT: newDist(c.m.ttft, latencyQuantiles), TTFO: newDist(c.m.ttfo, latencyQuantiles),
-		E2E: newDist(c.m.e2e, latencyQuantiles), Queue: newDist(c.m.queue, latencyQuantiles),
-		ToSuccess:    newDist(c.m.toSuccess, latencyQuantiles),
-		PromptTokens: newDist(c.m.prompt, tokenQuantiles), ThinkingTokens: newDist(c.m.thinking, tokenQuantiles),
-		VisibleTokens: newDist(c.m.visible, tokenQuantiles),
+		TTFT: dist(0, latencyQuantiles), TTFO: dist(1, latencyQuantiles),
+		E2E: dist(2, latencyQuantiles), Queue: dist(3, latencyQuantiles),
+		ToSuccess:    dist(4, latencyQuantiles),
+		PromptTokens: dist(5, tokenQuantiles), ThinkingTokens: dist(6, tokenQuantiles),
+		VisibleTokens: dist(7, tokenQuantiles),
 		Cost:          c.m.cost(), Errors: c.m.errorMap(), Retries: c.m.retries, Cached: c.m.cached,
 		DistinctShare: nan,
 		Judge:         Judge{Calls: c.m.judgeCalls, Cached: c.m.judgeCached, Tokens: c.m.judgeTokens, Cost: Num(c.m.judgeCost)},
@@ -369,10 +514,14 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool) *Cell {
 	out.PassRate = Interval{Num(r), Num(lo), Num(hi)}
 	out.PassAtK = kRates(counts, ks)
 	var share float64
-	for _, tt := range c.trials {
-		if tt.n > 1 {
-			share += float64(len(tt.texts)) / float64(tt.n)
-			out.DistinctTrials++
+	for _, fc := range from {
+		share += fc.share
+		out.DistinctTrials += fc.shareN
+		for _, tt := range fc.trials {
+			if tt.n > 1 {
+				share += float64(tt.distinct()) / float64(tt.n)
+				out.DistinctTrials++
+			}
 		}
 	}
 	if out.DistinctTrials > 0 {
@@ -382,11 +531,12 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool) *Cell {
 }
 
 func (cs *caseAcc) summary(pass bool, ks []int) *Case {
+	v := cs.m.vals
 	out := &Case{ID: cs.id, Tags: cs.tags, Samples: cs.m.samples, Passed: cs.m.passed, Errored: cs.m.errored,
 		Pass: pass, PassAtK: kRates([]CaseCount{{Pass: cs.m.passed, N: cs.m.samples}}, ks),
-		TTFT: newDist(cs.m.ttft, latencyQuantiles), TTFO: newDist(cs.m.ttfo, latencyQuantiles),
-		E2E: newDist(cs.m.e2e, latencyQuantiles), ThinkingTokens: newDist(cs.m.thinking, tokenQuantiles),
-		VisibleTokens: newDist(cs.m.visible, tokenQuantiles), Cost: cs.m.cost(),
+		TTFT: newDist(v.ttft, latencyQuantiles), TTFO: newDist(v.ttfo, latencyQuantiles),
+		E2E: newDist(v.e2e, latencyQuantiles), ThinkingTokens: newDist(v.thinking, tokenQuantiles),
+		VisibleTokens: newDist(v.visible, tokenQuantiles), Cost: cs.m.cost(),
 		Errors: cs.m.errors, Retries: cs.m.retries, Failures: cs.failures}
 	lo, hi := Wilson(cs.m.passed, cs.m.samples, Z95)
 	out.PassRate = Interval{Num(float64(cs.m.passed) / float64(cs.m.samples)), Num(lo), Num(hi)}

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"hash/maphash"
+	"os"
 	"strconv"
 
 	"github.com/promptgrid/promptgrid/journal"
@@ -34,28 +36,77 @@ type ReadInfo struct {
 
 // ReadLatest streams the journal at path to fn, passing for each sample only
 // its last line, in file order, and skipping samples whose last line is not
-// terminal. It reads the file twice (first the keys, then the records) so
-// that it never holds more than one record and one small map entry per
-// sample.
+// terminal. It reads the file twice and holds no record between lines: the
+// first pass puts a 128-bit hash of every sample key into a Bloom filter
+// (about 10 bits per 512 bytes of journal) and remembers the last line only
+// of the keys the filter has seen before (every key written more than once,
+// and under 1% of the others); the second pass passes on every line whose
+// key the first pass did not remember, and for the others only the last.
+// Memory is a few bytes per sample, plus a map entry per resumed or retried
+// one.
 func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
+	return readLatest(path, fn, nil)
+}
+
+// blocks finds, in ReadLatest's first pass, the groups of lines (trials) that
+// are not written in one run of consecutive lines: id names a record's
+// group; scattered ends up holding every group whose lines are interrupted
+// by another group's (and about 1% of the others). The lines passed on of a
+// group not in scattered are consecutive among the lines passed on.
+type blocks struct {
+	id        func(*journal.Record) id128
+	seen      *bloom
+	scattered *bloom
+}
+
+// readLatest is ReadLatest, also filling b (when not nil) in the first pass.
+func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInfo, error) {
 	var info ReadInfo
-	last := map[string]int{}
+	ids := newIDHasher()
+	seen := newBloom(path)
+	var prev id128
+	if b != nil {
+		b.seen, b.scattered = newBloom(path), newBloom(path)
+	}
+	type repeat struct{ last, lines int }
+	repeated := map[id128]*repeat{}
 	line := 0
 	if _, err := journal.Read(path, func(r *journal.Record) error {
-		last[SampleKey(r)] = line
+		if b != nil {
+			if g := b.id(r); line == 0 || g != prev {
+				if b.seen.add(g) {
+					b.scattered.add(g)
+				}
+				prev = g
+			}
+		}
+		id := ids.sample(r)
+		if seen.add(id) {
+			if p := repeated[id]; p != nil {
+				p.last = line
+			} else {
+				repeated[id] = &repeat{last: line}
+			}
+		}
 		line++
 		return nil
 	}); err != nil {
 		return info, err
 	}
 	info.Lines = line
-	info.Superseded = line - len(last)
+	seen = nil // only the first pass needs them
+	if b != nil {
+		b.seen = nil
+	}
 	line = 0
 	st, err := journal.Read(path, func(r *journal.Record) error {
 		i := line
 		line++
-		if last[SampleKey(r)] != i {
-			return nil
+		if p := repeated[ids.sample(r)]; p != nil {
+			p.lines++
+			if p.last != i {
+				return nil
+			}
 		}
 		if !r.Terminal() {
 			info.Incomplete++
@@ -63,6 +114,112 @@ func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
 		}
 		return fn(r)
 	})
+	for _, p := range repeated {
+		info.Superseded += p.lines - 1
+	}
 	info.PartialTail = st.PartialTail
 	return info, err
+}
+
+// bloom is a Bloom filter of id128s (double hashing over the id's two
+// halves, 7 probes), sized from the journal's size.
+type bloom struct {
+	bits []uint64
+	m    uint64
+}
+
+// newBloom sizes a filter for the journal at path at 10 bits per line,
+// counting a line as 512 bytes (the runner's lines are 1 KB or more, so the
+// false positive rate stays well below 1%; shorter lines raise it, which
+// costs map entries, never correctness).
+func newBloom(path string) *bloom {
+	lines := int64(0)
+	if st, err := os.Stat(path); err == nil {
+		lines = st.Size() / 512
+	}
+	m := uint64(max(lines*10, 1<<12))
+	return &bloom{bits: make([]uint64, (m+63)/64), m: m}
+}
+
+// has reports whether id may be in the filter (always true if it is).
+func (b *bloom) has(id id128) bool {
+	h, step := id[0], id[1]|1
+	for range 7 {
+		pos := h % b.m
+		if b.bits[pos/64]&(uint64(1)<<(pos%64)) == 0 {
+			return false
+		}
+		h += step
+	}
+	return true
+}
+
+// add puts id in the filter and reports whether it may have been there
+// already (always true if it was).
+func (b *bloom) add(id id128) bool {
+	h, step := id[0], id[1]|1
+	seen := true
+	for range 7 {
+		pos := h % b.m
+		w, bit := pos/64, uint64(1)<<(pos%64)
+		if b.bits[w]&bit == 0 {
+			seen = false
+			b.bits[w] |= bit
+		}
+		h += step
+	}
+	return seen
+}
+
+// id128 is a 128-bit hash of a byte string, a compact map key standing for
+// the string: two 64-bit hashes with independent per-process seeds, so that
+// a collision among even a billion keys has a chance below 1e-20.
+type id128 [2]uint64
+
+var idSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// idHasher computes id128s without allocating; it is not safe for
+// concurrent use.
+type idHasher struct {
+	h   *[2]maphash.Hash
+	num []byte
+}
+
+func newIDHasher() idHasher {
+	h := &[2]maphash.Hash{}
+	h[0].SetSeed(idSeeds[0])
+	h[1].SetSeed(idSeeds[1])
+	return idHasher{h: h, num: make([]byte, 0, 20)}
+}
+
+// sum hashes the concatenation of parts.
+func (x *idHasher) sum(parts ...string) id128 {
+	var out id128
+	for i := range x.h {
+		h := &x.h[i]
+		h.Reset()
+		for _, p := range parts {
+			h.WriteString(p)
+		}
+		out[i] = h.Sum64()
+	}
+	return out
+}
+
+// sample is the id128 of SampleKey(r).
+func (x *idHasher) sample(r *journal.Record) id128 {
+	if r.TrialKey == "" {
+		return x.sum(SampleKey(r))
+	}
+	x.num = strconv.AppendInt(x.num[:0], int64(r.ResultIndex), 10)
+	var out id128
+	for i := range x.h {
+		h := &x.h[i]
+		h.Reset()
+		h.WriteString(r.TrialKey)
+		h.WriteByte(0)
+		h.Write(x.num)
+		out[i] = h.Sum64()
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,12 +59,19 @@ func BenchmarkRecords(b *testing.B) {
 	}
 }
 
-// BenchmarkAIMDMaxRate runs 500 trials with concurrency 64 and no --rate
-// against a simulator that accepts at most 50 requests/s and answers 429
-// with Retry-After beyond that; it reports the achieved share of that rate
-// and the share of requests answered 429.
+// BenchmarkAIMDMaxRate runs 20 s worth of trials (20*R) with concurrency 64
+// and no --rate against a simulator on loopback that accepts at most R
+// requests/s and answers 429 with Retry-After beyond that, for R = 20, 50
+// and 200, in real time; it reports the achieved share of R (trials over
+// the run's wall time, latency tail included) and the share of requests
+// answered 429.
 func BenchmarkAIMDMaxRate(b *testing.B) {
-	const maxRate, n = 50.0, 500
+	for _, maxRate := range []float64{20, 50, 200} {
+		b.Run(fmt.Sprintf("R=%v", maxRate), func(b *testing.B) { benchMaxRate(b, maxRate, int(20*maxRate)) })
+	}
+}
+
+func benchMaxRate(b *testing.B, maxRate float64, n int) {
 	for b.Loop() {
 		sim := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"k"}, TimeScale: 0.1,
 			Faults: runwaretest.Faults{MaxRate: maxRate}})

@@ -30,8 +30,8 @@ func (p *Progress) Summary() string {
 	if r := p.PassRate(); !math.IsNaN(r) {
 		pass = fmt.Sprintf("%.1f%%", 100*r)
 	}
-	s := fmt.Sprintf("%d/%d samples, spent $%.4f, pass %s, retries %d, 429s %d",
-		p.Done.Load(), p.Total.Load(), p.Spent(), pass, p.Retries.Load(), p.RateLimited.Load())
+	s := fmt.Sprintf("%d/%d samples, spent %s, pass %s, retries %d, 429s %d",
+		p.Done.Load(), p.Total.Load(), formatUSD(p.Spent()), pass, p.Retries.Load(), p.RateLimited.Load())
 	if e := p.Errored.Load(); e > 0 {
 		s += fmt.Sprintf(", errors %d", e)
 	}
@@ -76,7 +76,7 @@ func showBar(w io.Writer, p *Progress) func() {
 			if r := p.PassRate(); !math.IsNaN(r) {
 				pass = fmt.Sprintf("%.0f%%", 100*r)
 			}
-			return fmt.Sprintf("$%.4f pass %s retries %d 429s %d", p.Spent(), pass, p.Retries.Load(), p.RateLimited.Load())
+			return fmt.Sprintf("%s pass %s retries %d 429s %d", formatUSD(p.Spent()), pass, p.Retries.Load(), p.RateLimited.Load())
 		})),
 	)
 	done := make(chan struct{})

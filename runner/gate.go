@@ -11,8 +11,9 @@ import (
 // it halves once per 429 episode (a 429 answering a request dispatched after
 // the last decrease starts a new episode; the others belong to the episode
 // already counted) and grows by one after a clean stretch of as many
-// successes as the current cap. Server errors do not move it. A Retry-After
-// sent with a 429 or 503 pauses every new dispatch until it has passed.
+// successes as the current cap. Server errors do not move it. The worker
+// sends it only the 429s the rate controller does not take (see observe).
+// A Retry-After it is given pauses every new dispatch until it has passed.
 type gate struct {
 	mu       sync.Mutex
 	limit    float64
@@ -97,10 +98,13 @@ func (g *gate) rateLimited(epoch uint64, retryAfter time.Duration) bool {
 
 // unavailable records a 503/504 with its Retry-After: the pause is honoured,
 // the cap is left alone.
-func (g *gate) unavailable(retryAfter time.Duration) {
+func (g *gate) unavailable(retryAfter time.Duration) { g.hold(retryAfter) }
+
+// hold pauses every new dispatch for d without touching the cap.
+func (g *gate) hold(d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.pause(retryAfter)
+	g.pause(d)
 }
 
 // pause holds new dispatches for d; the caller holds g.mu.

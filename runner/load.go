@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -111,14 +113,14 @@ func gammaDraw(rnd *rand.Rand, shape float64) float64 {
 	}
 }
 
-// openJob is the job of arrival i: trial i mod n; the second and later
-// passes over the trials get a "#pass" suffix on the trial key so that every
-// arrival is its own row. Warmup arrivals are marked and not journaled.
-func (r *run) openJob(trials []eval.Trial, i int) *job {
-	t := &trials[i%len(trials)]
+// openJob is the job of arrival i, trial t (trial i mod n of the n in a
+// pass); the second and later passes over the trials get a "#pass" suffix on
+// the trial key so that every arrival is its own row. Warmup arrivals are
+// marked and not journaled.
+func (r *run) openJob(t *eval.Trial, i, n int) *job {
 	key := t.Key
 	w := r.cfg.Load.Warmup
-	if pass := (i - w) / len(trials); i >= w && pass > 0 {
+	if pass := (i - w) / n; i >= w && pass > 0 {
 		key += "#" + strconv.Itoa(pass)
 	}
 	j := r.newJob(t, key)
@@ -126,17 +128,56 @@ func (r *run) openJob(trials []eval.Trial, i int) *job {
 	return j
 }
 
+// cycle walks a stream of trials over and over: open-loop load sends them in
+// order as often as its schedule needs, building each trial when it is sent.
+type cycle struct {
+	seq  iter.Seq2[eval.Trial, error]
+	pull func() (eval.Trial, error, bool)
+	stop func()
+}
+
+// next returns the next trial, starting a new walk after the last one.
+func (c *cycle) next() (eval.Trial, error) {
+	for range 2 {
+		if c.pull == nil {
+			c.pull, c.stop = iter.Pull2(c.seq)
+		}
+		t, err, ok := c.pull()
+		if ok {
+			return t, err
+		}
+		c.close()
+	}
+	return eval.Trial{}, errors.New("the trial stream is empty")
+}
+
+// close ends the current walk.
+func (c *cycle) close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.pull, c.stop = nil, nil
+}
+
 // scheduleOpen is the open-loop pacer: each arrival is dispatched at its
 // intended time; when the concurrency cap holds it back, the delay is
 // recorded as lateness and latency is also measured from the intended time.
-func (r *run) scheduleOpen(ctx context.Context, trials []eval.Trial, results chan<- outcome, wg *sync.WaitGroup) {
+func (r *run) scheduleOpen(ctx context.Context, trials Trials, results chan<- outcome, wg *sync.WaitGroup) {
+	src := &cycle{seq: trials.Seq}
+	defer src.close()
 	start := time.Now()
 	for i, off := range r.offsets {
 		intended := start.Add(off)
+		// The trial is built before the wait, not on the arrival's time.
+		t, err := src.next()
+		if err != nil {
+			r.fail(err)
+			return
+		}
 		if err := sleep(ctx, time.Until(intended)); err != nil {
 			return
 		}
-		j := r.openJob(trials, i)
+		j := r.openJob(&t, i, trials.Count)
 		j.scheduled = intended
 		if j.invalid != nil {
 			r.reject(j, results)

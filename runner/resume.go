@@ -33,23 +33,17 @@ func Rerunnable(e *journal.Error) bool {
 }
 
 // ReadState reads a journal and returns the state of every trial key in it.
-// A missing journal is an empty state.
+// A missing journal is an empty state. It keeps a few words per trial key
+// (bit sets over the result indexes), not the records.
 func ReadState(path string) (map[string]TrialState, error) {
-	type slot struct {
-		n    int
-		last map[int]*journal.Error
-		seen map[int]bool
-	}
-	slots := map[string]*slot{}
+	slots := map[string]*resultSet{}
 	_, err := journal.Read(path, func(r *journal.Record) error {
 		s := slots[r.TrialKey]
 		if s == nil {
-			s = &slot{last: map[int]*journal.Error{}, seen: map[int]bool{}}
+			s = &resultSet{}
 			slots[r.TrialKey] = s
 		}
-		s.n = max(s.n, r.Results)
-		s.seen[r.ResultIndex] = true
-		s.last[r.ResultIndex] = r.Error
+		s.add(r)
 		return nil
 	})
 	if errors.Is(err, os.ErrNotExist) {
@@ -60,18 +54,75 @@ func ReadState(path string) (map[string]TrialState, error) {
 	}
 	out := make(map[string]TrialState, len(slots))
 	for key, s := range slots {
-		st := TrialState{Complete: true}
-		for i := 0; i < max(s.n, 1); i++ {
-			e := s.last[i]
-			if !s.seen[i] || Rerunnable(e) {
-				st.Complete = false
-			} else if e != nil {
-				st.Errored = true
-			}
-		}
-		out[key] = st
+		out[key] = s.state()
 	}
 	return out, nil
+}
+
+// resultSet is what the latest line of each result index of one trial says:
+// bit i of seen, rerun and failed is result index i (0..63); indexes beyond
+// that, which no API answer has, go to the rarely used extra map.
+type resultSet struct {
+	n                   int
+	seen, rerun, failed uint64
+	extra               map[int]*journal.Error
+}
+
+func (s *resultSet) add(r *journal.Record) {
+	s.n = max(s.n, r.Results)
+	i := r.ResultIndex
+	if i < 0 || i >= 64 {
+		if s.extra == nil {
+			s.extra = map[int]*journal.Error{}
+		}
+		s.extra[i] = r.Error
+		return
+	}
+	bit := uint64(1) << i
+	s.seen |= bit
+	s.rerun &^= bit
+	s.failed &^= bit
+	switch {
+	case Rerunnable(r.Error):
+		s.rerun |= bit
+	case r.Error != nil:
+		s.failed |= bit
+	}
+}
+
+// state judges result indexes 0..n-1 (at least index 0).
+func (s *resultSet) state() TrialState {
+	st := TrialState{Complete: true}
+	for i := 0; i < max(s.n, 1); i++ {
+		var seen, rerun, failed bool
+		if i < 64 {
+			bit := uint64(1) << i
+			seen, rerun, failed = s.seen&bit != 0, s.rerun&bit != 0, s.failed&bit != 0
+		} else {
+			var e *journal.Error
+			e, seen = s.extra[i]
+			rerun, failed = Rerunnable(e), e != nil && !Rerunnable(e)
+		}
+		if !seen || rerun {
+			st.Complete = false
+		} else if failed {
+			st.Errored = true
+		}
+	}
+	return st
+}
+
+// pending reports whether a trial still has to run on resume and whether
+// that run is a retry of an errored trial.
+func pending(key string, state map[string]TrialState, retryErrors bool) (run, retried bool) {
+	st, ok := state[key]
+	switch {
+	case !ok || !st.Complete:
+		return true, false
+	case retryErrors && st.Errored:
+		return true, true
+	}
+	return false, false
 }
 
 // Pending returns the trials a resumed run still has to run: those without a
@@ -81,16 +132,33 @@ func Pending(trials []eval.Trial, state map[string]TrialState, retryErrors bool)
 	var todo []eval.Trial
 	retried := map[string]bool{}
 	for _, t := range trials {
-		st, ok := state[t.Key]
-		switch {
-		case !ok || !st.Complete:
+		if run, again := pending(t.Key, state, retryErrors); run {
 			todo = append(todo, t)
-		case retryErrors && st.Errored:
-			todo = append(todo, t)
-			retried[t.Key] = true
+			if again {
+				retried[t.Key] = true
+			}
 		}
 	}
 	return todo, retried
+}
+
+// PendingTrials is Pending for a stream: it walks trials once to count the
+// pending ones and to collect the keys of the retried ones.
+func PendingTrials(trials Trials, state map[string]TrialState, retryErrors bool) (Trials, map[string]bool, error) {
+	retried := map[string]bool{}
+	counting := true // the run's own walk must not write the map it reads
+	todo, err := trials.Filter(func(t *eval.Trial) bool {
+		run, again := pending(t.Key, state, retryErrors)
+		if again && counting {
+			retried[t.Key] = true
+		}
+		return run
+	})
+	counting = false
+	if err != nil {
+		return Trials{}, nil, err
+	}
+	return todo, retried, nil
 }
 
 // Shard is a deterministic slice of the trials: shard Index of Count (1-based).
@@ -121,6 +189,12 @@ func (s Shard) Has(key string) bool {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	return int(h.Sum64()%uint64(s.Count)) == s.Index-1
+}
+
+// SelectTrials is Select for a stream; it walks trials once to count the
+// shard's.
+func (s Shard) SelectTrials(trials Trials) (Trials, error) {
+	return trials.Filter(func(t *eval.Trial) bool { return s.Has(t.Key) })
 }
 
 // Select returns the trials of the shard, in order.

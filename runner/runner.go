@@ -1,5 +1,5 @@
 // Package runner executes trials against Runware: it paces requests with one
-// shared token bucket, caps and adapts concurrency (AIMD on 429), retries
+// shared token bucket, adapts the rate and the concurrency cap to 429s, retries
 // transient failures with backoff, journals every sample the moment it
 // arrives, and stops early on a fatal API error, a budget cap or Ctrl-C. It
 // also resumes, shards and caches runs.
@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -102,7 +103,7 @@ type run struct {
 	cfg     Config
 	retry   Retry
 	gate    *gate
-	limiter *rate.Limiter
+	limiter *rateCtl
 	tpm     *rate.Limiter
 	budget  *budget
 	prog    *Progress
@@ -116,6 +117,8 @@ type run struct {
 	stopReason string
 	stopDetail string
 	halt       context.CancelFunc
+	// err is the trial stream's error, which ends the run.
+	err error
 }
 
 // outcome is what a worker hands the collector for one trial.
@@ -124,11 +127,68 @@ type outcome struct {
 	warmup bool
 }
 
-// Run executes trials and journals every sample. It returns when every
-// dispatched trial has been journaled; the error reports only failures that
-// end a run (journal I/O, a malformed trial), never a failed request, which
-// is a row in the journal.
-func Run(ctx context.Context, cfg Config, trials []eval.Trial) (res *Result, err error) {
+// Trials is the work of a run as a stream. Seq yields the trials in order
+// and yields the same ones on every walk (open-loop load cycles through
+// them); an error it yields ends the run. Count is the number of trials Seq
+// yields and Samples the sum of their NumberResults: the progress total and
+// the length of an open-loop pass.
+type Trials struct {
+	Seq            iter.Seq2[eval.Trial, error]
+	Count, Samples int
+}
+
+// TrialSlice is a slice of trials as a stream.
+func TrialSlice(trials []eval.Trial) Trials {
+	t := Trials{Count: len(trials), Seq: func(yield func(eval.Trial, error) bool) {
+		for i := range trials {
+			if !yield(trials[i], nil) {
+				return
+			}
+		}
+	}}
+	for i := range trials {
+		t.Samples += numberResults(&trials[i])
+	}
+	return t
+}
+
+// Filter returns the trials of t that keep accepts. It walks t once to count
+// them (building every trial of an expanded suite once more).
+func (t Trials) Filter(keep func(*eval.Trial) bool) (Trials, error) {
+	seq := t.Seq
+	out := Trials{Seq: func(yield func(eval.Trial, error) bool) {
+		for tr, err := range seq {
+			if err != nil {
+				yield(tr, err)
+				return
+			}
+			if keep(&tr) && !yield(tr, nil) {
+				return
+			}
+		}
+	}}
+	for tr, err := range out.Seq {
+		if err != nil {
+			return Trials{}, err
+		}
+		out.Count++
+		out.Samples += numberResults(&tr)
+	}
+	return out, nil
+}
+
+// Run executes a slice of trials; see RunTrials.
+func Run(ctx context.Context, cfg Config, trials []eval.Trial) (*Result, error) {
+	return RunTrials(ctx, cfg, TrialSlice(trials))
+}
+
+// RunTrials executes a stream of trials and journals every sample. Each
+// trial is built when it is scheduled and dropped once it is journaled, so
+// memory does not grow with the suite. It returns when every dispatched
+// trial has been journaled; the error reports only failures that end a run
+// (journal I/O, a trial the stream could not build), never a failed request,
+// which is a row in the journal.
+func RunTrials(ctx context.Context, cfg Config, trials Trials) (res *Result, err error) {
 	if cfg.API == nil || cfg.Journal == nil {
 		return nil, errors.New("runner: Config.API and Config.Journal are required")
 	}
@@ -148,24 +208,28 @@ func Run(ctx context.Context, cfg Config, trials []eval.Trial) (res *Result, err
 	if r.prog == nil {
 		r.prog = &Progress{}
 	}
-	r.limiter = rate.NewLimiter(rate.Inf, 1)
-	if cfg.Rate > 0 && cfg.Load == nil {
-		r.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	// The bucket adapts to 429s unless AIMD is off or the run is open-loop
+	// (where --rate is the arrival rate and the bucket is not used).
+	if cfg.Load == nil {
+		r.limiter = newRateCtl(cfg.Rate, !cfg.FixedConcurrency)
+	} else {
+		r.limiter = newRateCtl(0, false)
 	}
 	if cfg.TokensPerMinute > 0 {
 		r.tpm = rate.NewLimiter(rate.Limit(float64(cfg.TokensPerMinute)/60), cfg.TokensPerMinute)
 	}
-	n := len(trials)
-	if cfg.Load != nil && len(trials) > 0 {
+	if cfg.Load != nil && trials.Count > 0 {
 		if r.offsets, err = cfg.Load.Schedule(); err != nil {
 			return nil, err
 		}
-		n = len(r.offsets) - cfg.Load.Warmup
-		r.prog.Total.Add(int64(n * numberResults(&trials[0])))
-	} else {
-		for i := range trials {
-			r.prog.Total.Add(int64(numberResults(&trials[i])))
+		first, err := firstTrial(trials.Seq)
+		if err != nil {
+			return nil, err
 		}
+		n := len(r.offsets) - cfg.Load.Warmup
+		r.prog.Total.Add(int64(n * numberResults(&first)))
+	} else if cfg.Load == nil {
+		r.prog.Total.Add(int64(trials.Samples))
 	}
 
 	schedCtx, halt := context.WithCancel(ctx)
@@ -187,15 +251,39 @@ func Run(ctx context.Context, cfg Config, trials []eval.Trial) (res *Result, err
 		if err == nil {
 			err = c.err
 		}
+		if err == nil {
+			r.mu.Lock()
+			err = r.err
+			r.mu.Unlock()
+		}
 		res = r.result(ctx, c)
 	}()
 
 	if cfg.Load != nil {
 		r.scheduleOpen(schedCtx, trials, results, &workers)
 	} else {
-		r.scheduleClosed(schedCtx, trials, results, &workers)
+		r.scheduleClosed(schedCtx, trials.Seq, results, &workers)
 	}
 	return nil, nil
+}
+
+// firstTrial returns the first trial of a stream.
+func firstTrial(seq iter.Seq2[eval.Trial, error]) (eval.Trial, error) {
+	for t, err := range seq {
+		return t, err
+	}
+	return eval.Trial{}, errors.New("runner: the trial stream is empty")
+}
+
+// fail ends the run on an error of the trial stream: scheduling stops and
+// Run returns the error once what is in flight has been journaled.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = fmt.Errorf("trials: %w", err)
+	}
+	r.mu.Unlock()
+	r.stop(journal.StopInterrupted, err.Error())
 }
 
 // stop records the first reason the run stops early and halts scheduling.

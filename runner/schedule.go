@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 
@@ -13,21 +14,27 @@ import (
 
 // scheduleClosed is the closed-loop pacer: it walks the trials in order and,
 // for each HTTP request, waits for the budget, a concurrency slot and a token
-// of the rate bucket before handing the request to a worker goroutine.
-func (r *run) scheduleClosed(ctx context.Context, trials []eval.Trial, results chan<- outcome, wg *sync.WaitGroup) {
+// of the rate bucket before handing the request to a worker goroutine. Each
+// trial is taken from the stream only when it is its turn.
+func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, error], results chan<- outcome, wg *sync.WaitGroup) {
+	pull, done := iter.Pull2(trials)
+	defer done()
 	var held *job // a job read ahead while filling a batch
-	i := 0
 	next := func() *job {
 		if held != nil {
 			j := held
 			held = nil
 			return j
 		}
-		if i >= len(trials) {
+		t, err, ok := pull()
+		if !ok {
 			return nil
 		}
-		i++
-		return r.newJob(&trials[i-1], trials[i-1].Key)
+		if err != nil {
+			r.fail(err)
+			return nil
+		}
+		return r.newJob(&t, t.Key)
 	}
 	for {
 		if ctx.Err() != nil {
@@ -110,7 +117,7 @@ func (r *run) admit(ctx context.Context, batch []*job, paced bool) error {
 		return err
 	}
 	if paced {
-		if err := r.limiter.Wait(ctx); err != nil {
+		if err := r.limiter.wait(ctx); err != nil {
 			r.gate.release()
 			return err
 		}
@@ -124,7 +131,7 @@ func (r *run) admit(ctx context.Context, batch []*job, paced bool) error {
 			}
 		}
 	}
-	now = time.Now()
+	now = r.limiter.dispatched()
 	for _, j := range batch {
 		j.admitted, j.epoch = now, epoch
 	}
@@ -153,4 +160,4 @@ func (r *run) serveCached(j *job, results chan<- outcome) bool {
 }
 
 // usd formats a dollar amount for messages.
-func usd(v float64) string { return fmt.Sprintf("$%.4f", v) }
+func usd(v float64) string { return formatUSD(v) }

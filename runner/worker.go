@@ -21,16 +21,16 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 	last := map[*job]*runware.Error{}
 	for len(pending) > 0 {
 		resps := r.send(pending)
-		// Learn from the answers (AIMD, Retry-After pause, fatal stop)
-		// before the slot is released, so that the next dispatch already
-		// obeys them.
+		// Learn from the answers (rate and concurrency AIMD, Retry-After
+		// pause, fatal stop) before the slot is released, so that the next
+		// dispatch already obeys them.
+		r.observe(pending, resps)
 		var retry, done []*job
 		var final []*runware.Response
 		var wait time.Duration
 		jit := r.jitter()
 		for k, j := range pending {
 			resp := resps[k]
-			r.observe(j, resp)
 			if e := resp.Err; e != nil && e.Class.Transient() && !anySucceeded(resp) {
 				if d, ok := r.retry.next(j.attempts, time.Since(j.scheduled), time.Duration(e.RetryAfter), jit); ok && ctx.Err() == nil {
 					retry = append(retry, j)
@@ -45,10 +45,14 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 			done = append(done, j)
 			final = append(final, resp)
 		}
-		r.gate.release()
+		// The slot is freed only once the collector has taken the finished
+		// trials: a collector slower than the server (a slow disk) then
+		// holds back new dispatches instead of letting finished trials pile
+		// up in memory.
 		for k, j := range done {
 			r.finish(j, final[k], results)
 		}
+		r.gate.release()
 		if len(retry) == 0 {
 			return
 		}
@@ -117,19 +121,41 @@ func (r *run) send(batch []*job) []*runware.Response {
 	return resps
 }
 
-// observe feeds one answer to the adaptive concurrency gate and counters:
-// 429 shrinks the cap once per episode and pauses for its Retry-After; 503
-// and 504 pause without shrinking; anything else counts as clean.
-func (r *run) observe(j *job, resp *runware.Response) {
-	e := resp.Err
-	switch {
-	case e == nil:
-		r.gate.succeeded()
-	case e.Class == runware.ClassRateLimit || e.HTTPStatus == http.StatusTooManyRequests:
-		r.prog.RateLimited.Add(1)
-		r.gate.rateLimited(j.epoch, time.Duration(e.RetryAfter))
-	case e.HTTPStatus == http.StatusServiceUnavailable || e.HTTPStatus == http.StatusGatewayTimeout:
-		r.gate.unavailable(time.Duration(e.RetryAfter))
+// observe feeds the answers to one HTTP request to the rate controller, the
+// concurrency gate and the counters. A 429 goes to the rate controller
+// first: when it cuts the rate, only the retried requests wait out the
+// Retry-After, except after the run's first cut from an unlimited bucket,
+// which also pauses every dispatch (the burst sent so far fills the server's
+// window). A 429 the controller does not take (adaptation off, too few
+// requests yet to measure) halves the concurrency cap once per episode and
+// pauses for its Retry-After. 503 and 504 pause without shrinking anything;
+// anything else counts as clean.
+func (r *run) observe(batch []*job, resps []*runware.Response) {
+	limited := false
+	var retryAfter time.Duration
+	for _, resp := range resps {
+		e := resp.Err
+		switch {
+		case e == nil:
+			r.gate.succeeded()
+		case e.Class == runware.ClassRateLimit || e.HTTPStatus == http.StatusTooManyRequests:
+			r.prog.RateLimited.Add(1)
+			limited = true
+			retryAfter = max(retryAfter, time.Duration(e.RetryAfter))
+		case e.HTTPStatus == http.StatusServiceUnavailable || e.HTTPStatus == http.StatusGatewayTimeout:
+			r.gate.unavailable(time.Duration(e.RetryAfter))
+		}
+	}
+	if !limited {
+		return
+	}
+	// The batch left as one request, admitted at one time in one epoch.
+	j := batch[0]
+	switch r.limiter.rateLimited(j.admitted) {
+	case rateUnhandled:
+		r.gate.rateLimited(j.epoch, retryAfter)
+	case rateLearned:
+		r.gate.hold(retryAfter)
 	}
 }
 

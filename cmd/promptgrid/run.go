@@ -60,7 +60,7 @@ type runOptions struct {
 func newRunCmd(s *streams) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run [flags] SUITE",
+		Use:   "run SUITE [flags]",
 		Short: "Run a suite and journal every sample",
 		Long: `Run expands SUITE into trials (case x grid cell x variant x seed), sends them to
 Runware (or, with --sim, to the built-in simulator), checks every sample and
@@ -69,13 +69,13 @@ report. Set RUNWARE_API_KEY to use the real API.
 
 Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 4 stopped on a fatal API error (auth, credits), 130 interrupted.`,
-		Args: cobra.RangeArgs(0, 1),
+		Args: maxArgs(1, "one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.suitePath = args[0]
 			}
 			if o.suitePath == "" && o.resume == "" {
-				return withCode(exitInput, errors.New("run needs a SUITE file (or --resume RUN_DIR)"))
+				return withCode(exitInput, fmt.Errorf("run needs a SUITE file, or --resume RUN_DIR (got 0); usage: %s", cmd.UseLine()))
 			}
 			o.changed = map[string]string{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { o.changed[f.Name] = f.Value.String() })
@@ -90,7 +90,7 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 	f.StringVar(&o.endpoint, "endpoint", runware.DefaultEndpoint, "Runware native API endpoint")
 	f.Float64Var(&o.rate, "rate", 0, "requests per second (default: the suite's limits.rate, else unlimited)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("requests in flight at most (default: the suite's limits.concurrency, else %d)", runner.DefaultConcurrency))
-	f.BoolVar(&o.fixedConcurrency, "fixed-concurrency", false, "do not shrink concurrency on 429 (no AIMD)")
+	f.BoolVar(&o.fixedConcurrency, "fixed-concurrency", false, "no adaptation on 429: neither the rate nor the concurrency shrinks")
 	f.IntVar(&o.tokensPerMinute, "tpm", 0, "tokens per minute at most (default: the suite's limits.tokensPerMinute, else no cap)")
 	f.IntVar(&o.batch, "batch", 1, "tasks per HTTP request (sync and async delivery)")
 	f.Float64Var(&o.maxCost, "max-cost", 0, "stop scheduling before spend could pass this many USD (default: the suite's limits.maxCost)")
@@ -145,20 +145,28 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		return withCode(exitInput, fmt.Errorf("--resume: %s changed since run %s started (hash %s, now %s); start a new run",
 			o.suitePath, prev.RunID, prev.SuiteHash, suite.Hash))
 	}
-	trials, err := eval.Expand(suite)
+	// The trials are a stream: each is built when it is scheduled, so memory
+	// does not grow with the suite. Counting them needs no expansion;
+	// selecting a shard or the pending trials of a resumed run walks it once.
+	count, err := eval.CountTrials(suite)
 	if err != nil {
 		return withCode(exitInput, err)
 	}
+	trials := runner.Trials{Seq: eval.ExpandSeq(suite), Count: count.Trials, Samples: count.Samples}
 	var shard runner.Shard
 	if o.shard != "" {
 		if shard, err = runner.ParseShard(o.shard); err != nil {
 			return withCode(exitInput, err)
 		}
-		trials = shard.Select(trials)
 	}
 	cfg, err := o.config(suite)
 	if err != nil {
 		return err
+	}
+	if o.shard != "" {
+		if trials, err = shard.SelectTrials(trials); err != nil {
+			return withCode(exitInput, err)
+		}
 	}
 
 	// Credentials: the simulator, or the user's key (never printed or stored).
@@ -183,7 +191,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 
 	// The run directory and its run.json.
 	meta := &journal.Meta{Suite: suite.Name, SuitePath: suite.Path, SuiteHash: suite.Hash, Version: versionString(),
-		Flags: o.changed, Simulated: o.sim, Started: time.Now().UTC(), Trials: len(trials)}
+		Flags: o.changed, Simulated: o.sim, Started: time.Now().UTC(), Trials: trials.Count}
 	if !o.sim {
 		meta.Endpoint = endpoint
 	}
@@ -199,7 +207,9 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		if err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
-		trials, cfg.Retried = runner.Pending(trials, state, o.retryErrors)
+		if trials, cfg.Retried, err = runner.PendingTrials(trials, state, o.retryErrors); err != nil {
+			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
 		st, err := journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil })
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
@@ -238,7 +248,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	if !o.quiet {
 		stopProgress = runner.ShowProgress(s.Err, s.ErrTTY, cfg.Progress, runner.PlainEvery)
 	}
-	res, runErr := runner.Run(ctx, cfg, trials)
+	res, runErr := runner.RunTrials(ctx, cfg, trials)
 	stopProgress()
 	if cerr := w.Close(); runErr == nil && cerr != nil {
 		runErr = cerr
@@ -262,8 +272,8 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	if cfg.Cache != nil && cfg.Cache.Err() != nil {
 		fmt.Fprintf(s.Err, "promptgrid: warning: response cache not written: %v\n", cfg.Cache.Err())
 	}
-	fmt.Fprintf(s.Err, "promptgrid: run %s: %s, %d trials, %d samples journaled in %s\n",
-		meta.RunID, meta.StopReason, res.Trials, res.Samples, dir)
+	fmt.Fprintf(s.Err, "promptgrid: run %s: %s, %s, %s journaled in %s\n",
+		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)
 
 	gateErr := o.report.finish(ctx, s, dir)
 	switch res.StopReason {

@@ -1,0 +1,214 @@
+package runner
+
+import (
+	"context"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Constants of the rate control law (docs/runner.md, "Adaptive rate").
+const (
+	// rateWindow is the measurement window and the length of a clean
+	// stretch: rate limits are stated per second.
+	rateWindow = time.Second
+	// rateMinSample is how many requests a window must hold before a first
+	// rate is learned from it; thinner windows say too little, and the
+	// concurrency gate answers the 429 instead.
+	rateMinSample = 10
+	// rateFloor is the lowest rate the controller sets, in requests/s.
+	rateFloor = 0.1
+	// rateStep is the additive increase per clean stretch, in requests/s.
+	rateStep = 1.0
+	// rateBusy is the share of the current rate that must have been sent
+	// over the last window for a clean stretch to raise it: an idle bucket
+	// proves nothing.
+	rateBusy = 0.9
+)
+
+// rateVerdict says how the rate controller took a 429.
+type rateVerdict int
+
+const (
+	// rateUnhandled: adaptation is off or the window was too thin to learn
+	// from; the concurrency gate halves its cap and pauses as before.
+	rateUnhandled rateVerdict = iota
+	// rateSameEpisode: the request left before the last cut; the cut
+	// already answered it.
+	rateSameEpisode
+	// rateCut: the rate was lowered; only the retried request waits out
+	// the Retry-After.
+	rateCut
+	// rateLearned: the first rate of the run was learned while the bucket
+	// was unlimited; what went out was a burst that filled the server's
+	// window, so every dispatch pauses for the Retry-After.
+	rateLearned
+)
+
+// rateCtl owns the shared token bucket (one token per HTTP request). With
+// adaptation on it moves the bucket's rate: a 429 episode sets it to the rate
+// the server accepted over the last window (but at most halves it), a clean
+// window in which the bucket was busy adds rateStep, and the user's --rate
+// is a ceiling that is never passed.
+type rateCtl struct {
+	lim      *rate.Limiter
+	adaptive bool
+	ceiling  float64 // --rate, or +Inf
+
+	mu    sync.Mutex
+	start time.Time
+	cur   float64         // current rate; +Inf while unlimited
+	sent  []time.Duration // dispatch offsets from start, ascending, last 2 windows
+	shed  []time.Duration // dispatch offsets of requests answered 429
+	cut   time.Duration   // offset of the last cut; -1 before the first
+	quiet time.Duration   // offset where the current clean stretch began
+	// The last cut's measurement window (dispatch offsets) and the lowest
+	// rate it may set; later 429s of the same episode refine it.
+	epFrom, epTo time.Duration
+	epFloor      float64
+}
+
+// newRateCtl returns a controller whose bucket starts at ceiling requests/s
+// (unlimited when ceiling <= 0).
+func newRateCtl(ceiling float64, adaptive bool) *rateCtl {
+	c := &rateCtl{adaptive: adaptive, ceiling: math.Inf(1), cur: math.Inf(1), start: time.Now(), cut: -1}
+	if ceiling > 0 {
+		c.ceiling, c.cur = ceiling, ceiling
+	}
+	c.lim = rate.NewLimiter(limit(c.cur), 1)
+	return c
+}
+
+func limit(r float64) rate.Limit {
+	if math.IsInf(r, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(r)
+}
+
+// wait takes one token of the bucket.
+func (c *rateCtl) wait(ctx context.Context) error { return c.lim.Wait(ctx) }
+
+// rate is the bucket's current rate (+Inf when unlimited).
+func (c *rateCtl) rate() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+// dispatched records that a request leaves now and returns now. A clean
+// window with the bucket busy raises the rate by rateStep.
+func (c *rateCtl) dispatched() time.Time {
+	if !c.adaptive {
+		return time.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now() // under the lock, so that c.sent stays ascending
+	at := now.Sub(c.start)
+	c.sent = append(c.sent, at)
+	c.sent = prune(c.sent, at-2*rateWindow)
+	c.shed = prune(c.shed, at-2*rateWindow)
+	if c.cur < c.ceiling && at-c.quiet >= rateWindow &&
+		float64(countSince(c.sent, at-rateWindow)) >= rateBusy*c.cur*rateWindow.Seconds() {
+		c.set(now, math.Min(c.ceiling, c.cur+rateStep))
+		c.quiet = at
+	}
+	return now
+}
+
+// rateLimited records a 429 answering a request dispatched at sent and
+// decides what it changes.
+func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
+	if !c.adaptive {
+		return rateUnhandled
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	d := sent.Sub(c.start)
+	c.shed = append(c.shed, d)
+	c.quiet = now.Sub(c.start)
+	w := rateWindow.Seconds()
+	if c.cut >= 0 && d <= c.cut {
+		// The request left before the cut: no new episode, but its 429
+		// may not have been counted when the cut measured the window
+		// (429s of one burst arrive together), so measure again while
+		// that window's dispatches are still kept.
+		if now.Sub(c.start)-c.epTo <= rateWindow {
+			_, accepted := c.measure(c.epFrom, c.epTo)
+			if next := math.Max(float64(accepted)/w, c.epFloor); next < c.cur {
+				c.set(now, next)
+			}
+		}
+		return rateSameEpisode
+	}
+	// Measure the window ending now, not at this request's dispatch: the
+	// server may have taken requests in another order than they left.
+	to := now.Sub(c.start)
+	from := to - rateWindow
+	out, accepted := c.measure(from, to)
+	learned := math.IsInf(c.cur, 1)
+	if learned && out < rateMinSample {
+		return rateUnhandled
+	}
+	// At most halve what was being sent; an unlimited bucket sent a burst,
+	// not a rate, and takes the measurement as it is.
+	floor := rateFloor
+	if !learned {
+		floor = math.Max(floor, math.Min(c.cur, float64(out)/w)/2)
+	}
+	c.epFrom, c.epTo, c.epFloor = from, to, floor
+	c.set(now, math.Min(c.cur, math.Max(float64(accepted)/w, floor)))
+	c.cut = to
+	if learned {
+		return rateLearned
+	}
+	return rateCut
+}
+
+// measure counts the requests dispatched in [from, to] and how many of them
+// the server accepted (in flight or answered, anything but a 429); the
+// caller holds c.mu.
+func (c *rateCtl) measure(from, to time.Duration) (out, accepted int) {
+	out = countBetween(c.sent, from, to)
+	accepted = out
+	for _, s := range c.shed {
+		if s >= from && s <= to {
+			accepted--
+		}
+	}
+	return out, accepted
+}
+
+// set moves the bucket to r; the caller holds c.mu.
+func (c *rateCtl) set(now time.Time, r float64) {
+	c.cur = r
+	c.lim.SetLimitAt(now, limit(r))
+}
+
+// prune drops the leading offsets before from. c.shed is only nearly
+// ascending: an older entry behind a newer one goes once the newer one does.
+// Appending to the re-sliced tail reallocates only what is kept.
+func prune(s []time.Duration, from time.Duration) []time.Duration {
+	k := 0
+	for k < len(s) && s[k] < from {
+		k++
+	}
+	return s[k:]
+}
+
+// countSince counts the ascending offsets at or after from.
+func countSince(s []time.Duration, from time.Duration) int {
+	return len(s) - sort.Search(len(s), func(i int) bool { return s[i] >= from })
+}
+
+// countBetween counts the ascending offsets in [from, to].
+func countBetween(s []time.Duration, from, to time.Duration) int {
+	lo := sort.Search(len(s), func(i int) bool { return s[i] >= from })
+	hi := sort.Search(len(s), func(i int) bool { return s[i] > to })
+	return hi - lo
+}
