@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 var compareHeader = []string{"Cell", "Cases", "Base", "Head", "Δ pass rate [95% CI]", "p (Holm)", "test", "MDE",
@@ -147,18 +143,7 @@ func compareNote(c *Comparison) string {
 // per cell.
 func CompareTable(c *Comparison, ascii bool) Renderer {
 	return func(w io.Writer) error {
-		style := tw.StyleLight
-		if ascii {
-			style = tw.StyleASCII
-		}
-		t := tablewriter.NewTable(w,
-			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(style)})),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignment(tw.AlignLeft),
-			tablewriter.WithRowAlignment(tw.AlignLeft),
-		)
+		t := NewTable(w, ascii)
 		t.Header(compareHeader)
 		for _, d := range c.Cells {
 			if err := t.Append(compareRow(d)); err != nil {

@@ -50,25 +50,32 @@ func tableRow(s *Summary, c *Cell) []string {
 	return row
 }
 
+// NewTable returns the project's terminal table: left-aligned, unwrapped
+// cells, headers as written, box-drawing borders or, with ascii, plain ASCII
+// ones (for logs and pipes).
+func NewTable(w io.Writer, ascii bool) *tablewriter.Table {
+	style := tw.StyleLight
+	if ascii {
+		style = tw.StyleASCII
+	}
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(style)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithFooterAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithFooterAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft}),
+	)
+}
+
 // Table renders the per-cell summary as a terminal table, with a footer
 // row over all cells. ascii selects plain ASCII borders (for logs and pipes)
 // instead of box-drawing characters.
 func Table(s *Summary, ascii bool) Renderer {
 	return func(w io.Writer) error {
-		style := tw.StyleLight
-		if ascii {
-			style = tw.StyleASCII
-		}
-		t := tablewriter.NewTable(w,
-			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(style)})),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithFooterAutoFormat(tw.Off),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignment(tw.AlignLeft),
-			tablewriter.WithRowAlignment(tw.AlignLeft),
-			tablewriter.WithFooterAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft}),
-		)
+		t := NewTable(w, ascii)
 		t.Header(tableHeader(s))
 		for _, c := range s.Cells {
 			if err := t.Append(tableRow(s, c)); err != nil {

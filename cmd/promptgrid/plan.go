@@ -10,13 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/reports"
 	"github.com/promptgrid/promptgrid/runner"
 )
 
@@ -258,21 +256,8 @@ func planNotes(rep *planReport) []string {
 // writePlanTable renders one plan as a terminal table with notes.
 func writePlanTable(w io.Writer, rep *planReport, ascii bool) error {
 	withVariant := planHasVariants(rep)
-	style := tw.StyleLight
-	if ascii {
-		style = tw.StyleASCII
-	}
 	fmt.Fprintf(w, "%s (%s)\n", rep.Suite, rep.Path)
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(style)})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithFooterAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithFooterAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft}),
-	)
+	t := reports.NewTable(w, ascii)
 	t.Header(planColumns(withVariant))
 	for i := range rep.Rows {
 		if err := t.Append(planRow(&rep.Rows[i], withVariant)); err != nil {
