@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
-	"github.com/promptgrid/promptgrid/journal"
 )
 
 // Load configures open-loop mode: requests leave on a schedule computed in
@@ -183,14 +182,7 @@ func (r *run) scheduleOpen(ctx context.Context, trials Trials, results chan<- ou
 			r.reject(j, results)
 			continue
 		}
-		j.reserved = upperBound(&j.task, r.cfg.Pricing)
-		ok, err := r.budget.reserve(ctx, j.reserved)
-		if err != nil {
-			return
-		}
-		if !ok {
-			r.stop(journal.StopBudget, fmt.Sprintf("stopped scheduling: the next arrival's upper bound (%s) would pass --max-cost %s after %s spent",
-				usd(j.reserved), usd(r.cfg.MaxCost), usd(r.budget.total())))
+		if !r.reserve(ctx, j, "arrival") {
 			return
 		}
 		if err := r.admit(ctx, []*job{j}, false); err != nil {

@@ -51,14 +51,7 @@ func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, e
 		if r.serveCached(j, results) {
 			continue
 		}
-		j.reserved = upperBound(&j.task, r.cfg.Pricing)
-		ok, err := r.budget.reserve(ctx, j.reserved)
-		if err != nil {
-			return
-		}
-		if !ok {
-			r.stop(journal.StopBudget, fmt.Sprintf("stopped scheduling: the next trial's upper bound (%s) would pass --max-cost %s after %s spent",
-				usd(j.reserved), usd(r.cfg.MaxCost), usd(r.budget.total())))
+		if !r.reserve(ctx, j, "trial") {
 			return
 		}
 		batch := []*job{j}
@@ -161,3 +154,21 @@ func (r *run) serveCached(j *job, results chan<- outcome) bool {
 
 // usd formats a dollar amount for messages.
 func usd(v float64) string { return formatUSD(v) }
+
+// reserve books the upper bound of j's cost against the budget. It reports
+// false when scheduling must stop: the context ended, or the bound would pass
+// --max-cost (then the run stops with reason budget; what names the unit in
+// the message: "trial" or "arrival").
+func (r *run) reserve(ctx context.Context, j *job, what string) bool {
+	j.reserved = upperBound(&j.task, r.cfg.Pricing)
+	ok, err := r.budget.reserve(ctx, j.reserved)
+	if err != nil {
+		return false
+	}
+	if !ok {
+		r.stop(journal.StopBudget, fmt.Sprintf("stopped scheduling: the next %s's upper bound (%s) would pass --max-cost %s after %s spent",
+			what, usd(j.reserved), usd(r.cfg.MaxCost), usd(r.budget.total())))
+		return false
+	}
+	return true
+}

@@ -34,16 +34,8 @@ func (c *Client) doAsync(ctx context.Context, tasks []Task, resps []*Response) {
 		failAll(resps, terr, ex)
 		return
 	}
-	body, rerr := ex.readBody(ctx)
-	setExchange(resps, ex)
-	if rerr != nil {
-		failAll(resps, rerr, ex)
-		return
-	}
-	dec, derr := decodeEnvelope(body, ex.resp.StatusCode)
-	if derr != nil {
-		derr.RetryAfter = retryAfter(ex.resp)
-		failAll(resps, derr, ex)
+	dec, ok := readEnvelope(ctx, resps, ex)
+	if !ok {
 		return
 	}
 	// The ACK carries placeholders (or, rarely, finished items); errors in it

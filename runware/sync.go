@@ -21,16 +21,8 @@ func (c *Client) doSync(ctx context.Context, tasks []Task, resps []*Response) {
 // Each task is expected to get max(numberResults, 1) results; fewer is
 // reported as ClassMalformed (the results received are kept).
 func (c *Client) handleJSON(ctx context.Context, tasks []Task, resps []*Response, ex *exchange) {
-	body, rerr := ex.readBody(ctx)
-	setExchange(resps, ex)
-	if rerr != nil {
-		failAll(resps, rerr, ex)
-		return
-	}
-	dec, derr := decodeEnvelope(body, ex.resp.StatusCode)
-	if derr != nil {
-		derr.RetryAfter = retryAfter(ex.resp)
-		failAll(resps, derr, ex)
+	dec, ok := readEnvelope(ctx, resps, ex)
+	if !ok {
 		return
 	}
 	route(tasks, resps, dec, ex.resp)
@@ -44,6 +36,25 @@ func (c *Client) handleJSON(ctx context.Context, tasks []Task, resps []*Response
 				Message:  fmt.Sprintf("response carried %d of %d results for task %s", len(r.Results), want, r.TaskUUID)}
 		}
 	}
+}
+
+// readEnvelope reads and decodes a JSON answer, recording the exchange on
+// every response; when the body cannot be read or decoded it fails every task
+// and reports false.
+func readEnvelope(ctx context.Context, resps []*Response, ex *exchange) (decodedBody, bool) {
+	body, rerr := ex.readBody(ctx)
+	setExchange(resps, ex)
+	if rerr != nil {
+		failAll(resps, rerr, ex)
+		return decodedBody{}, false
+	}
+	dec, derr := decodeEnvelope(body, ex.resp.StatusCode)
+	if derr != nil {
+		derr.RetryAfter = retryAfter(ex.resp)
+		failAll(resps, derr, ex)
+		return decodedBody{}, false
+	}
+	return dec, true
 }
 
 // route attaches decoded items and errors to their tasks by taskUUID. An item
