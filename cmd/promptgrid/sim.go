@@ -40,6 +40,17 @@ type simOptions struct {
 	slowFirstByte                      time.Duration
 	slowP                              float64
 	truncateAfter                      int
+	midErrDone                         bool
+	asyncItemErr                       float64
+
+	// Protocol options.
+	ping              int
+	progress          bool
+	strictContentType bool
+	alwaysUsage       bool
+	webhookBody       string
+	webhookAttempts   int
+	webhookRetryDelay time.Duration
 }
 
 func newSimCmd(s *streams) *cobra.Command {
@@ -82,6 +93,15 @@ func (o *simOptions) bind(f *pflag.FlagSet) {
 	f.Float64Var(&o.truncate, "truncate", 0, "probability of closing a stream without its final chunk and [DONE]")
 	f.IntVar(&o.truncateAfter, "truncate-after", 2, "events sent before a truncation")
 	f.Float64Var(&o.midErr, "mid-stream-error", 0, "probability of a timeoutProvider error event in the middle of a stream")
+	f.BoolVar(&o.midErrDone, "mid-stream-error-done", false, "send [DONE] after a mid-stream error event")
+	f.Float64Var(&o.asyncItemErr, "async-item-error", 0, "probability that one result of an async or webhook task fails (status error)")
+	f.IntVar(&o.ping, "ping", 0, "send a ': ping' comment first and after every K stream events (0 = none)")
+	f.BoolVar(&o.progress, "progress", false, "add progress (0-99) to processing items on getResponse")
+	f.BoolVar(&o.strictContentType, "strict-content-type", false, "answer 415 to POSTs whose Content-Type is not application/json")
+	f.BoolVar(&o.alwaysUsage, "always-usage", false, "send usage even without includeUsage")
+	f.StringVar(&o.webhookBody, "webhook-body", runwaretest.WebhookBodyBare, "webhook body: bare (the result item) or data ({\"data\":[item]})")
+	f.IntVar(&o.webhookAttempts, "webhook-attempts", runwaretest.DefaultWebhookAttempts, "webhook delivery attempts per result")
+	f.DurationVar(&o.webhookRetryDelay, "webhook-retry-delay", runwaretest.DefaultWebhookRetryDelay, "wait between webhook attempts (times --time-scale)")
 	f.Float64Var(&o.reset, "reset", 0, "probability of closing the connection without a response")
 	f.Float64Var(&o.malformed, "malformed", 0, "probability of a 200 response whose JSON is cut off")
 	f.DurationVar(&o.slowFirstByte, "slow-first-byte", 0, "delay the response headers by this duration")
@@ -96,13 +116,32 @@ func (o *simOptions) options() (runwaretest.Options, error) {
 		Seed:           o.seed,
 		ShuffleResults: o.shuffle,
 		ResultExtras:   o.resultExtras,
+
+		Ping:              o.ping,
+		Progress:          o.progress,
+		StrictContentType: o.strictContentType,
+		AlwaysUsage:       o.alwaysUsage,
+		Webhook: runwaretest.WebhookOptions{Body: o.webhookBody, Attempts: o.webhookAttempts,
+			RetryDelay: runware.Duration(o.webhookRetryDelay)},
 	}
 	if o.timeScale < 0 {
 		return opts, errors.New("--time-scale must not be negative")
 	}
+	if o.ping < 0 {
+		return opts, fmt.Errorf("--ping %d: must not be negative", o.ping)
+	}
+	if o.webhookBody != runwaretest.WebhookBodyBare && o.webhookBody != runwaretest.WebhookBodyData {
+		return opts, fmt.Errorf("--webhook-body %q: want %s or %s", o.webhookBody, runwaretest.WebhookBodyBare, runwaretest.WebhookBodyData)
+	}
+	if o.webhookAttempts < 1 {
+		return opts, fmt.Errorf("--webhook-attempts %d: at least 1", o.webhookAttempts)
+	}
+	if o.webhookRetryDelay < 0 {
+		return opts, fmt.Errorf("--webhook-retry-delay %v: must not be negative", o.webhookRetryDelay)
+	}
 	for name, p := range map[string]float64{"--fault-429": o.p429, "--fault-503": o.p503, "--fault-504": o.p504,
 		"--fault-500": o.p500, "--fault-402": o.p402, "--fault-403": o.p403, "--truncate": o.truncate,
-		"--mid-stream-error": o.midErr, "--reset": o.reset, "--malformed": o.malformed, "--slow-first-byte-p": o.slowP} {
+		"--mid-stream-error": o.midErr, "--async-item-error": o.asyncItemErr, "--reset": o.reset, "--malformed": o.malformed, "--slow-first-byte-p": o.slowP} {
 		if p < 0 || p > 1 {
 			return opts, fmt.Errorf("%s %g: a probability must be between 0 and 1", name, p)
 		}
@@ -117,6 +156,8 @@ func (o *simOptions) options() (runwaretest.Options, error) {
 	f.Truncate = runwaretest.Fault{P: o.truncate}
 	f.TruncateAfter = o.truncateAfter
 	f.MidStreamError = runwaretest.Fault{P: o.midErr}
+	f.MidStreamErrorDone = o.midErrDone
+	f.AsyncItemError = runwaretest.Fault{P: o.asyncItemErr}
 	f.Reset = runwaretest.Fault{P: o.reset}
 	f.Malformed = runwaretest.Fault{P: o.malformed}
 	f.RetryAfter = runware.Duration(time.Duration(o.retryAfter) * time.Second)

@@ -57,6 +57,15 @@ func TestSimFlagsToOptions(t *testing.T) {
 			o.Faults.SlowFirstByte = runwaretest.Fault{P: 0.5}
 			o.Faults.SlowFirstByteDelay = runware.Duration(3 * time.Second)
 		}},
+		// Protocol options: async item errors, pings, progress, strictness,
+		// usage, [DONE] after a mid-stream error, webhook delivery.
+		{"protocol", []string{"--async-item-error", "0.3", "--ping", "5", "--progress", "--strict-content-type", "--always-usage",
+			"--mid-stream-error-done", "--webhook-body", "data", "--webhook-attempts", "5", "--webhook-retry-delay", "250ms"}, func(o *runwaretest.Options) {
+			o.Faults.AsyncItemError = runwaretest.Fault{P: 0.3}
+			o.Faults.MidStreamErrorDone = true
+			o.Ping, o.Progress, o.StrictContentType, o.AlwaysUsage = 5, true, true, true
+			o.Webhook = runwaretest.WebhookOptions{Body: "data", Attempts: 5, RetryDelay: runware.Duration(250 * time.Millisecond)}
+		}},
 		// General options.
 		{"general", []string{"--time-scale", "0", "--seed", "9", "--api-key", "a,b", "--shuffle", "--result-extras"}, func(o *runwaretest.Options) {
 			o.TimeScale, o.Seed, o.APIKeys, o.ShuffleResults, o.ResultExtras = 0, 9, []string{"a", "b"}, true, true
@@ -70,6 +79,7 @@ func TestSimFlagsToOptions(t *testing.T) {
 			}
 			want := runwaretest.Options{TimeScale: 1}
 			want.Faults.TruncateAfter = 2
+			want.Webhook = runwaretest.WebhookOptions{Body: "bare", Attempts: 3, RetryDelay: runware.Duration(time.Second)}
 			tc.want(&want)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("options (-want +got):\n%s", diff)
@@ -82,6 +92,30 @@ func TestSimFlagsToOptions(t *testing.T) {
 func TestSimFlagsBadProbability(t *testing.T) {
 	if _, err := simFlags(t, "--fault-500", "1.5"); err == nil || !strings.Contains(err.Error(), "--fault-500") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Out-of-range protocol flags are input errors naming the flag.
+func TestSimFlagsBadProtocolOptions(t *testing.T) {
+	tests := []struct {
+		args []string
+		flag string
+	}{
+		// A per-result probability above 1.
+		{[]string{"--async-item-error", "2"}, "--async-item-error"},
+		// A negative ping interval.
+		{[]string{"--ping", "-1"}, "--ping"},
+		// A body shape that does not exist.
+		{[]string{"--webhook-body", "envelope"}, "--webhook-body"},
+		// No delivery attempt at all.
+		{[]string{"--webhook-attempts", "0"}, "--webhook-attempts"},
+		// A negative retry delay.
+		{[]string{"--webhook-retry-delay", "-1s"}, "--webhook-retry-delay"},
+	}
+	for _, tc := range tests {
+		if _, err := simFlags(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.flag) {
+			t.Errorf("%v: err = %v, want one naming %s", tc.args, err, tc.flag)
+		}
 	}
 }
 

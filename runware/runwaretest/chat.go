@@ -239,6 +239,11 @@ func chatUsage(gens ...*generation) map[string]any {
 }
 
 func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
+	if !h.contentTypeOK(r) {
+		h.chatFail(w, http.StatusUnsupportedMediaType, chatError{Message: unsupportedContentType.Message,
+			Type: "invalid_request_error", Code: unsupportedContentType.Code})
+		return
+	}
 	if !h.keyOK(bearer(r)) {
 		h.chatFail(w, http.StatusUnauthorized, chatError{Message: invalidAPIKey.Message, Type: "authentication_error", Code: "invalidApiKey"})
 		return

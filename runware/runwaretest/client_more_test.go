@@ -143,3 +143,84 @@ func TestClientToolCallsOverCompatibleEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// An async task some of whose results fail (status "error" with an
+// embedded error) keeps its successful results, and each failed result
+// carries its error with the class the runner's retry policy reads; the
+// task's error is that of a failed result.
+func TestClientAsyncMixedOutcomes(t *testing.T) {
+	s := runwaretest.NewServer(runwaretest.Options{Faults: runwaretest.Faults{AsyncItemError: runwaretest.Fault{Every: 2}}})
+	defer s.Close()
+	c := runware.NewClient("k", runware.WithEndpoint(s.URL()), runware.WithPollInterval(time.Millisecond))
+	task := userTask("four answers please")
+	task.DeliveryMethod = runware.DeliveryAsync
+	task.NumberResults = 4
+	resps, err := c.Do(context.Background(), []runware.Task{task})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resps[0]
+	if len(r.Results) != 4 {
+		t.Fatalf("%d results, want all 4 (2 succeeded, 2 failed): %+v", len(r.Results), r.Results)
+	}
+	var ok, failed int
+	for _, res := range r.Results {
+		switch {
+		case res.Err == nil && res.Status == "success" && strings.Contains(res.Text, "four answers please"):
+			ok++
+		case res.Err != nil && res.Err.Code == "timeoutProvider" && res.Err.Class == runware.ClassTimeout && res.Err.TaskUUID == r.TaskUUID:
+			failed++
+		default:
+			t.Errorf("unexpected result %+v (err %+v)", res, res.Err)
+		}
+	}
+	if ok != 2 || failed != 2 {
+		t.Fatalf("%d successes and %d failures, want 2 and 2", ok, failed)
+	}
+	if r.Err == nil || r.Err.Class != runware.ClassTimeout {
+		t.Fatalf("task error %+v; want the failed results' timeout", r.Err)
+	}
+}
+
+// A stream interleaved with ": ping" keep-alive comments reads exactly like
+// the same stream without them, on the native and the OpenAI-compatible
+// endpoint.
+func TestClientStreamIgnoresPings(t *testing.T) {
+	read := func(ping int, chat bool) runware.Result {
+		t.Helper()
+		s := runwaretest.NewServer(runwaretest.Options{Ping: ping})
+		defer s.Close()
+		c := runware.NewClient("k", runware.WithEndpoint(s.URL()))
+		task := userTask("Explain tides")
+		task.DeliveryMethod = runware.DeliveryStream
+		task.Settings = &runware.Settings{ThinkingLevel: "low"}
+		seed := int64(11)
+		task.Seed = &seed
+		task.IncludeUsage = true
+		var r *runware.Response
+		var err error
+		if chat {
+			r, err = c.Chat(context.Background(), task)
+		} else {
+			var rs []*runware.Response
+			rs, err = c.Do(context.Background(), []runware.Task{task})
+			if err == nil {
+				r = rs[0]
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Err != nil || len(r.Results) != 1 {
+			t.Fatalf("ping %d chat %v: err %v, %d results", ping, chat, r.Err, len(r.Results))
+		}
+		return r.Results[0]
+	}
+	for _, chat := range []bool{false, true} {
+		plain, pinged := read(0, chat), read(1, chat)
+		if pinged.Text == "" || pinged.Text != plain.Text || pinged.ReasoningContent != plain.ReasoningContent ||
+			pinged.FinishReason != plain.FinishReason || *pinged.Usage != *plain.Usage {
+			t.Errorf("chat %v: with pings %+v, without %+v", chat, pinged, plain)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 // Fault says when one kind of fault fires. Its triggers are OR-ed; the zero
 // value never fires. Requests are numbered 1, 2, 3, ... in arrival order
 // among the fault-eligible requests (authenticated POSTs to /v1 and
-// /v1/chat/completions).
+// /v1/chat/completions; dry runs are not eligible).
 type Fault struct {
 	// P is the probability that a request gets the fault (seeded by
 	// Options.Seed and the request number, so a run is reproducible).
@@ -64,6 +64,16 @@ type Faults struct {
 	MidStreamError Fault `json:"midStreamError,omitempty"`
 	// MidStreamErrorAfter is the number of events sent before the error; default 2.
 	MidStreamErrorAfter int `json:"midStreamErrorAfter,omitempty"`
+	// MidStreamErrorDone sends "data: [DONE]" after the mid-stream error
+	// event instead of closing the stream at once.
+	MidStreamErrorDone bool `json:"midStreamErrorDone,omitempty"`
+	// AsyncItemError fails single results of async and webhook tasks: such a
+	// result completes as {"status":"error","error":{"code":"timeoutProvider",
+	// ...}} while the task's other results succeed. Unlike the other faults
+	// it is drawn per result: results are numbered 1, 2, 3, ... in the order
+	// they are generated (result order within a task, tasks in request
+	// order), and P is seeded by Options.Seed and that number.
+	AsyncItemError Fault `json:"asyncItemError,omitempty"`
 	// RetryAfter, when positive, adds a Retry-After header (whole seconds,
 	// rounded up) to injected 429, 503 and 504 responses.
 	RetryAfter runware.Duration `json:"retryAfter,omitempty"`
@@ -87,6 +97,7 @@ const (
 	FaultSlowFirstByte       = "slowFirstByte"
 	FaultTruncate            = "truncate"
 	FaultMidStreamError      = "midStreamError"
+	FaultAsyncItemError      = "asyncItemError"
 )
 
 // statusFault is a fault answered with an HTTP error status.
@@ -117,6 +128,7 @@ type injector struct {
 
 	mu      sync.Mutex
 	n       int64
+	items   int64       // async results numbered for AsyncItemError
 	window  []time.Time // accepted request times within the max-rate window
 	counter func(kind string)
 }
@@ -197,6 +209,23 @@ func (in *injector) decide() plan {
 		p.errorAt++
 	}
 	return p
+}
+
+// itemFails numbers one async result and reports whether AsyncItemError
+// fails it, counting the fault when it does.
+func (in *injector) itemFails() bool {
+	if !in.f.AsyncItemError.enabled() {
+		return false
+	}
+	in.mu.Lock()
+	in.items++
+	k := in.items
+	in.mu.Unlock()
+	if !in.fires(in.f.AsyncItemError, k, FaultAsyncItemError) {
+		return false
+	}
+	in.counter(FaultAsyncItemError)
+	return true
 }
 
 // rateWindow applies MaxRate: with R >= 1 at most floor(R) requests are

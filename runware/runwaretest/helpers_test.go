@@ -46,6 +46,19 @@ func (r resp) envelope(t *testing.T) envelope {
 // (none when key is empty).
 func post(t *testing.T, url, key string, body any) resp {
 	t.Helper()
+	return postWith(t, url, key, nil, body)
+}
+
+// postHeader is post with testKey and extra request headers.
+func postHeader(t *testing.T, url string, header map[string]string, body any) resp {
+	t.Helper()
+	return postWith(t, url, testKey, header, body)
+}
+
+// postWith is post with extra request headers (which may replace
+// Content-Type; an empty value deletes a header).
+func postWith(t *testing.T, url, key string, header map[string]string, body any) resp {
+	t.Helper()
 	var b []byte
 	switch v := body.(type) {
 	case string:
@@ -63,6 +76,13 @@ func post(t *testing.T, url, key string, body any) resp {
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"strings"
 )
 
+// maxOutputTokens is Kimi K2.6's output limit as GET /v1/models reports it.
+const maxOutputTokens = 49152
+
 // modelJSON is one entry of GET /v1/models, with prices in USD per token as
 // decimal strings.
 type modelJSON struct {
@@ -33,7 +36,7 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 		ID:              "moonshotai-kimi-k2-6",
 		Name:            "Kimi K2.6",
 		ContextLength:   262144,
-		MaxOutputTokens: 49152,
+		MaxOutputTokens: maxOutputTokens,
 		InputModalities: []string{"text", "image", "video"},
 		Pricing:         map[string]string{"prompt": perToken(h.pricing.Input), "completion": perToken(h.pricing.Output)},
 	}}})

@@ -60,7 +60,7 @@ func (h *Handler) result(t *textTask, g *generation, status string) resultJSON {
 	for _, tc := range g.ToolCalls {
 		r.ToolCalls = append(r.ToolCalls, toolCallJSON(tc))
 	}
-	if t.IncludeUsage {
+	if t.IncludeUsage || h.opts.AlwaysUsage {
 		r.Usage = g.usage()
 	}
 	if t.IncludeCost {
@@ -75,26 +75,11 @@ func (h *Handler) result(t *textTask, g *generation, status string) resultJSON {
 	return r
 }
 
-// asyncTask is an accepted async task and its results' completion times.
-type asyncTask struct {
-	task    *textTask
-	gens    []*generation
-	readyAt []time.Time
-}
-
-func (a *asyncTask) done(now time.Time) bool {
-	for _, t := range a.readyAt {
-		if now.Before(t) {
-			return false
-		}
-	}
-	return true
-}
-
 // request is one parsed native request.
 type request struct {
 	sync, async, stream []*textTask
-	polls               []string // taskUUIDs of getResponse tasks
+	dry                 []*textTask // valid tasks of a dry-run request
+	polls               []string    // taskUUIDs of getResponse tasks
 	errs                []apiError
 	uuids               []taskRef // every task's type and UUID, for fault errors
 }
@@ -102,6 +87,10 @@ type request struct {
 type taskRef struct{ typ, uuid string }
 
 func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
+	if !h.contentTypeOK(r) {
+		h.fail(w, http.StatusUnsupportedMediaType, []apiError{unsupportedContentType})
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	var elems []json.RawMessage
 	if err != nil || json.Unmarshal(body, &elems) != nil || len(elems) == 0 {
@@ -136,7 +125,11 @@ func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	req := h.parseRequest(objs[start:])
+	if dryRun(r) {
+		h.serveDryRun(w, h.parseRequest(objs[start:], true))
+		return
+	}
+	req := h.parseRequest(objs[start:], false)
 	p := h.inj.decide()
 	if h.applyStatusFault(w, p, req.uuids) {
 		return
@@ -185,8 +178,10 @@ func (h *Handler) applyStatusFault(w http.ResponseWriter, p plan, refs []taskRef
 }
 
 // parseRequest validates the tasks of a request (after any authentication
-// task) and registers the valid text tasks as in flight.
-func (h *Handler) parseRequest(objs []map[string]json.RawMessage) *request {
+// task) and registers the valid text tasks as in flight. For a dry run it
+// only validates: the valid text tasks go to req.dry, nothing is registered,
+// and getResponse tasks are errors.
+func (h *Handler) parseRequest(objs []map[string]json.RawMessage, dry bool) *request {
 	req := &request{}
 	seen := map[string]bool{}
 	var texts []*textTask
@@ -230,6 +225,15 @@ func (h *Handler) parseRequest(objs []map[string]json.RawMessage) *request {
 		}
 	}
 
+	if dry {
+		for _, uuid := range req.polls {
+			req.errs = append(req.errs, apiError{Code: "unsupportedTaskType", Parameter: "taskType", TaskType: runware.TaskGetResponse,
+				TaskUUID: uuid, Message: "getResponse cannot be dry-run.", status: 400})
+		}
+		req.polls, req.dry = nil, texts
+		return req
+	}
+
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
@@ -249,10 +253,10 @@ func (h *Handler) parseRequest(objs []map[string]json.RawMessage) *request {
 		if !t.SeedGiven {
 			t.Seed = uint64(h.seeds.Uint32())
 		}
-		switch t.Delivery {
-		case runware.DeliveryAsync:
+		switch {
+		case t.Delivery == runware.DeliveryAsync || t.Webhook != "":
 			req.async = append(req.async, t)
-		case runware.DeliveryStream:
+		case t.Delivery == runware.DeliveryStream:
 			req.stream = append(req.stream, t)
 			h.inflight[t.UUID] = true
 		default:
@@ -316,20 +320,11 @@ func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, req *reques
 		syncDone = append(syncDone, d)
 	}
 
-	// Async: generate now, complete later; acknowledge one item per task.
+	// Async and webhook: generate now, complete later; acknowledge one item
+	// per task.
 	now := h.now()
 	for _, t := range req.async {
-		h.countTask(t.Delivery, t.Thinking)
-		a := &asyncTask{task: t}
-		for i := range t.NumberResults {
-			g := h.generate(t, i)
-			h.countResult(g)
-			a.gens = append(a.gens, g)
-			a.readyAt = append(a.readyAt, now.Add(h.scaled(g.duration())))
-		}
-		h.mu.Lock()
-		h.async[t.UUID] = a
-		h.mu.Unlock()
+		h.submitAsync(t, now)
 		data = append(data, map[string]string{"taskType": runware.TaskTextInference, "taskUUID": t.UUID})
 	}
 
@@ -357,12 +352,8 @@ func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, req *reques
 			continue
 		}
 		now := h.now()
-		for i, g := range a.gens {
-			if now.Before(a.readyAt[i]) {
-				data = append(data, map[string]string{"taskType": runware.TaskTextInference, "taskUUID": uuid, "status": "processing"})
-				continue
-			}
-			data = append(data, h.result(a.task, g, "success"))
+		for i := range a.gens {
+			data = append(data, h.asyncItem(a, i, now))
 		}
 	}
 

@@ -1,11 +1,12 @@
 // Package runwaretest is an in-process simulator of Runware's text-inference
 // API, in the spirit of net/http/httptest. It speaks the native task protocol
-// (sync, stream and async delivery, getResponse, authentication), the
-// OpenAI-compatible chat completions endpoint and the model list, produces
-// output that is a pure function of the request and its seed, models thinking
-// tokens, latency and correctness per thinkingLevel from scriptable scenarios,
-// and injects faults (429/5xx bursts, malformed bodies, truncated streams,
-// connection resets, slow first bytes). docs/simulator.md describes every
+// (sync, stream and async delivery, getResponse, authentication, webhooks to
+// loopback receivers, X-Runware-Dry-Run), the OpenAI-compatible chat
+// completions endpoint and the model list, produces output that is a pure
+// function of the request and its seed, models thinking tokens, latency and
+// correctness per thinkingLevel from scriptable scenarios, and injects faults
+// (429/5xx bursts, malformed bodies, truncated streams, connection resets,
+// slow first bytes, failed async results). docs/simulator.md describes every
 // behaviour and marks what the real API does not document as "simulator
 // choice".
 package runwaretest
@@ -42,6 +43,23 @@ type Options struct {
 	// resultIndex, seed (the seed of that result) and reasoningContent (the
 	// thinking text, on sync and async results).
 	ResultExtras bool `json:"resultExtras,omitempty"`
+	// Webhook configures the delivery of results to a task's webhookURL
+	// (loopback hosts only; see docs/simulator.md).
+	Webhook WebhookOptions `json:"webhook,omitempty"`
+	// Ping, when positive, adds an SSE comment line ": ping" to every stream
+	// (native and chat) right after the headers and after every Ping data
+	// events, as a keep-alive that clients must ignore.
+	Ping int `json:"ping,omitempty"`
+	// Progress adds "progress" (0-99, the percentage of the result's
+	// simulated duration elapsed) to processing items on getResponse.
+	Progress bool `json:"progress,omitempty"`
+	// StrictContentType answers a POST whose Content-Type is not
+	// application/json with HTTP 415 unsupportedContentType; the default is
+	// lenient and ignores the header.
+	StrictContentType bool `json:"strictContentType,omitempty"`
+	// AlwaysUsage sends usage on native results and final stream chunks even
+	// when the task does not set includeUsage.
+	AlwaysUsage bool `json:"alwaysUsage,omitempty"`
 	// Now returns the current time; nil uses time.Now (which is the fake
 	// clock inside a testing/synctest bubble).
 	Now func() time.Time `json:"-"`

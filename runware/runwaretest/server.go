@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/promptgrid/promptgrid/runware"
@@ -30,18 +32,31 @@ type Handler struct {
 	base     context.Context // cancelled by Close; ends every delay
 	shutdown context.CancelFunc
 
+	webhook  WebhookOptions // with defaults
+	whClient *http.Client
+	whDials  atomic.Int64 // webhook connection attempts (for tests)
+
 	mu       sync.Mutex
 	stats    Stats
 	inflight map[string]bool // taskUUIDs of sync and stream tasks being served
 	async    map[string]*asyncTask
 	seeds    *rand.Rand // draws seeds for tasks that send none
 	reqs     uint64     // requests served, for shuffling
+	// whPending counts webhook deliveries in progress; whIdle is closed
+	// whenever it is zero.
+	whPending int
+	whIdle    chan struct{}
 }
 
 // NewHandler returns a simulator handler. It panics if a scenario is invalid
-// (see CheckScenarios), as regexp.MustCompile does.
+// (see CheckScenarios) or Webhook.Body is unknown, as regexp.MustCompile
+// does.
 func NewHandler(opts Options) *Handler {
 	scs, err := compileScenarios(opts.Scenarios)
+	if err != nil {
+		panic("runwaretest: " + err.Error())
+	}
+	wh, err := opts.Webhook.withDefaults()
 	if err != nil {
 		panic("runwaretest: " + err.Error())
 	}
@@ -54,7 +69,11 @@ func NewHandler(opts Options) *Handler {
 		inflight:  map[string]bool{},
 		async:     map[string]*asyncTask{},
 		seeds:     rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
+		webhook:   wh,
+		whIdle:    make(chan struct{}),
 	}
+	close(h.whIdle)
+	h.whClient = newWebhookClient(func() { h.whDials.Add(1) })
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -123,8 +142,13 @@ func (h *Handler) route(pattern string, fn http.HandlerFunc) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // Close ends every simulated delay in progress, so that pending requests
-// finish promptly. The handler keeps answering new requests without delays.
-func (h *Handler) Close() { h.shutdown() }
+// finish promptly, and waits for pending webhook deliveries to stop (results
+// not delivered yet are dropped, uncounted). The handler keeps answering new
+// requests without delays, and no longer delivers webhooks.
+func (h *Handler) Close() {
+	h.shutdown()
+	h.WaitWebhooks(context.Background())
+}
 
 // statusWriter records the status code of a response.
 type statusWriter struct {
@@ -183,6 +207,24 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(a[7:])
 	}
 	return ""
+}
+
+// unsupportedContentType answers a POST without a JSON body type when
+// Options.StrictContentType is set.
+var unsupportedContentType = apiError{
+	Code:    "unsupportedContentType",
+	Message: "The Content-Type of the request must be application/json.",
+	status:  http.StatusUnsupportedMediaType,
+}
+
+// contentTypeOK applies Options.StrictContentType: the media type must be
+// application/json (parameters such as charset are allowed).
+func (h *Handler) contentTypeOK(r *http.Request) bool {
+	if !h.opts.StrictContentType {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 var invalidAPIKey = apiError{

@@ -11,10 +11,21 @@ type Stats struct {
 	Requests int64 `json:"requests"`
 	// Tasks counts accepted textInference tasks (valid, past faults).
 	Tasks int64 `json:"tasks"`
-	// Results counts generated results (numberResults per task).
+	// Results counts generated results (numberResults per task), except
+	// async results failed by Faults.AsyncItemError.
 	Results int64 `json:"results"`
 	// Polls counts getResponse tasks.
 	Polls int64 `json:"polls"`
+	// DryRuns counts textInference tasks priced by dry-run requests
+	// (X-Runware-Dry-Run: 1); they are not counted in Tasks or Results.
+	DryRuns int64 `json:"dryRuns"`
+	// WebhookDeliveries counts results delivered to a webhookURL (a 2xx
+	// answer), WebhookFailures failed delivery attempts (a non-2xx answer or
+	// no answer), and WebhookAbandoned results given up after the last
+	// attempt.
+	WebhookDeliveries int64 `json:"webhookDeliveries"`
+	WebhookFailures   int64 `json:"webhookFailures"`
+	WebhookAbandoned  int64 `json:"webhookAbandoned"`
 	// Faults counts injected faults by kind (Fault* constants).
 	Faults map[string]int64 `json:"faults"`
 	// Status counts responses by HTTP status (resets have none).
@@ -24,7 +35,7 @@ type Stats struct {
 	// ErrorCodes counts error entries sent, by code.
 	ErrorCodes map[string]int64 `json:"errorCodes"`
 	// Delivery counts accepted tasks by deliveryMethod ("chat" for the
-	// OpenAI-compatible endpoint).
+	// OpenAI-compatible endpoint, "webhook" for tasks with a webhookURL).
 	Delivery map[string]int64 `json:"delivery"`
 	// ThinkingLevels counts accepted tasks by thinkingLevel.
 	ThinkingLevels map[string]int64 `json:"thinkingLevels"`

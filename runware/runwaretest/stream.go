@@ -77,6 +77,14 @@ func (s *sseWriter) data(payload []byte) error {
 	return s.rc.Flush()
 }
 
+// ping writes the keep-alive comment ": ping" as an event of its own.
+func (s *sseWriter) ping() error {
+	if _, err := s.w.Write([]byte(": ping\n\n")); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
 // streamPlan is the ordered list of events of a stream and their delays;
 // the last event is the final chunk. It is delivered by (*Handler).deliver,
 // which applies the stream faults.
@@ -88,11 +96,19 @@ type streamEvent struct {
 // deliver sends events, then "data: [DONE]". Truncate stops after K events
 // (at most all but the final one) and MidStreamError replaces event K+1 with
 // errEvent; Malformed replaces the first event with a cut-off one. All three
-// close the stream without [DONE].
+// close the stream without [DONE], except that MidStreamErrorDone sends
+// [DONE] after the error event. With Options.Ping a ": ping" comment follows
+// the headers and every Ping-th data event.
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, p plan, events []streamEvent, errEvent []byte) {
 	sse := startSSE(w)
+	if h.opts.Ping > 0 && sse.ping() != nil {
+		return
+	}
 	last := len(events) - 1
 	for k, ev := range events {
+		if h.opts.Ping > 0 && k > 0 && k%h.opts.Ping == 0 && sse.ping() != nil {
+			return
+		}
 		if h.sleep(r.Context(), ev.delay) != nil {
 			return
 		}
@@ -103,7 +119,9 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, p plan, events
 			return
 		case p.errorAt > 0 && k == min(p.errorAt-1, last):
 			h.countFault(FaultMidStreamError)
-			sse.data(errEvent)
+			if sse.data(errEvent) == nil && h.opts.Faults.MidStreamErrorDone {
+				sse.data([]byte("[DONE]"))
+			}
 			return
 		case p.truncateAt > 0 && k == min(p.truncateAt-1, last):
 			h.countFault(FaultTruncate)
@@ -156,7 +174,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, t *textTas
 		wait = h.scaled(g.TTFT)
 	}
 	final := nativeChunk{TaskUUID: t.UUID, TaskType: runware.TaskTextInference, Delta: map[string]any{}, FinishReason: &g.FinishReason}
-	if t.IncludeUsage {
+	if t.IncludeUsage || h.opts.AlwaysUsage {
 		final.Usage = g.usage()
 	}
 	if t.IncludeCost {

@@ -38,6 +38,7 @@ type textTask struct {
 	Tools         []runware.Tool
 	ToolChoice    *runware.ToolChoice
 	Delivery      string
+	Webhook       string // webhookURL; a loopback http(s) URL or ""
 	IncludeCost   bool
 	IncludeUsage  bool
 	NumberResults int
@@ -161,10 +162,13 @@ func parseTextTask(obj map[string]json.RawMessage) (*textTask, []apiError) {
 	if raw, ok := obj["webhookURL"]; ok && !isNull(raw) {
 		s, ok := asString(raw)
 		u, err := url.Parse(s)
-		if !ok || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("invalidWebhookURL", "webhookURL", "Invalid value for webhookURL parameter. It must be an http(s) URL.")
-		} else {
-			v.add("unsupportedParameter", "webhookURL", "Webhook delivery is not simulated; use deliveryMethod async or stream.")
+		switch {
+		case !ok || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			v.add("invalidWebhookURL", "webhookURL", "Invalid value for webhookURL parameter. It must be an http(s) URL.").Type = "string"
+		case !loopbackHost(u.Hostname()):
+			v.add("invalidWebhookURL", "webhookURL", "The simulator delivers webhooks to loopback hosts only (127.0.0.0/8, ::1, localhost).").Type = "string"
+		default:
+			t.Webhook = s
 		}
 	}
 	if raw, ok := obj["deliveryMethod"]; ok && !isNull(raw) {
@@ -194,6 +198,9 @@ func parseTextTask(obj map[string]json.RawMessage) (*textTask, []apiError) {
 		} else {
 			v.add("invalidNumberResults", "numberResults", "Invalid value for numberResults parameter. It must be an integer between 1 and 4.").Type = "integer"
 		}
+	}
+	if t.Webhook != "" && t.Delivery == runware.DeliveryStream {
+		v.add("invalidDeliveryMethod", "deliveryMethod", "deliveryMethod stream cannot be combined with webhookURL.")
 	}
 	if t.NumberResults > 1 && t.Delivery == runware.DeliveryStream {
 		v.add("invalidNumberResults", "numberResults", "numberResults greater than 1 is not supported with deliveryMethod stream.")
