@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
@@ -80,9 +81,10 @@ func NewAggregator(opts Options) *Aggregator {
 		axes: map[string]bool{}, ids: newIDHasher()}
 }
 
-// trialID names the trial of a record for distinct-text counting.
-func (a *Aggregator) trialID(r *journal.Record) id128 {
-	return a.ids.sum(r.TrialKey, "\x00", r.Variant, "\x00", r.Cell, "\x00", r.CaseID)
+// trialID names the trial of a record with key k for distinct-text
+// counting.
+func (a *Aggregator) trialID(k *journal.Key) id128 {
+	return a.ids.sum(k.TrialKey, "\x00", k.Variant, "\x00", k.Cell, "\x00", k.CaseID)
 }
 
 // flush folds the open trial into its cell.
@@ -132,7 +134,8 @@ func (a *Aggregator) addText(c *cellAcc, r *journal.Record) {
 	if !countable && !a.open.active {
 		return
 	}
-	id := a.trialID(r)
+	k := r.Key()
+	id := a.trialID(&k)
 	if a.open.active && a.open.id != id {
 		a.flush()
 	}
@@ -579,10 +582,61 @@ func newDist(xs []float64, ps []float64) Dist {
 	}
 	for _, p := range ps {
 		q := QuantileEst{P: p, Value: Num(Quantile(xs, p)), Lo: nan, Hi: nan, NTooSmall: true}
-		if lo, hi, ok := QuantileCI(xs, p, 0.95); ok {
+		if lo, hi, ok := quantileCI(xs, p); ok {
 			q.Lo, q.Hi, q.NTooSmall = Num(lo), Num(hi), false
 		}
 		d.Quantiles = append(d.Quantiles, q)
 	}
 	return d
+}
+
+// ciConf is the confidence of the quantile intervals of reports.
+const ciConf = 0.95
+
+// ciRanks are the order statistics bounding a quantile's interval.
+type ciRanks struct {
+	r, s  int
+	found bool
+}
+
+// ciMemo holds the ranks found for each (n, p): they depend on nothing
+// else, finding them costs n log-gamma evaluations, and a report asks for
+// the same n many times (every timing of a cell, and the total, and every
+// cell of a uniform grid). It is emptied when it grows past ciMemoMax.
+var (
+	ciMu   sync.Mutex
+	ciMemo = map[struct {
+		n int
+		p float64
+	}]ciRanks{}
+)
+
+const ciMemoMax = 4096
+
+// quantileCI is QuantileCI(sorted, p, ciConf), with the ranks memoised.
+func quantileCI(sorted []float64, p float64) (lo, hi float64, ok bool) {
+	n := len(sorted)
+	if !(p > 0 && p < 1) || n < 2 || !slices.IsSorted(sorted) {
+		return QuantileCI(sorted, p, ciConf)
+	}
+	key := struct {
+		n int
+		p float64
+	}{n, p}
+	ciMu.Lock()
+	rk, hit := ciMemo[key]
+	ciMu.Unlock()
+	if !hit {
+		rk.r, rk.s, rk.found = orderStatisticInterval(n, p, ciConf)
+		ciMu.Lock()
+		if len(ciMemo) >= ciMemoMax {
+			clear(ciMemo)
+		}
+		ciMemo[key] = rk
+		ciMu.Unlock()
+	}
+	if !rk.found {
+		return math.NaN(), math.NaN(), false
+	}
+	return sorted[rk.r-1], sorted[rk.s-1], true
 }

@@ -12,6 +12,11 @@ import (
 // Several journal lines may carry the same key (a retried or resumed trial);
 // the last one wins.
 func SampleKey(r *journal.Record) string {
+	k := r.Key()
+	return sampleKey(&k)
+}
+
+func sampleKey(r *journal.Key) string {
 	k := r.TrialKey
 	if k == "" {
 		// Journals written without trial keys (hand-made ones) still
@@ -37,13 +42,17 @@ type ReadInfo struct {
 // ReadLatest streams the journal at path to fn, passing for each sample only
 // its last line, in file order, and skipping samples whose last line is not
 // terminal. It reads the file twice and holds no record between lines: the
-// first pass puts a 128-bit hash of every sample key into a Bloom filter
-// (about 10 bits per 512 bytes of journal) and remembers the last line only
-// of the keys the filter has seen before (every key written more than once,
-// and under 1% of the others); the second pass passes on every line whose
-// key the first pass did not remember, and for the others only the last.
-// Memory is a few bytes per sample, plus a map entry per resumed or retried
-// one.
+// first pass (journal.ReadKeys, which scans each line for its key without
+// decoding the rest) puts a 128-bit hash of every sample key into a Bloom
+// filter (about 10 bits per 512 bytes of journal) and remembers the last
+// line only of the keys the filter has seen before (every key written more
+// than once, and under 1% of the others); the second pass (journal.Read)
+// passes on every line whose key the first pass did not remember, and for
+// the others only the last. Memory is a few bytes per sample, plus a map
+// entry per resumed or retried one. A line that is not JSON, or whose
+// top-level fields have the wrong types, fails the first pass; one whose
+// nested values have the wrong types fails the second, after fn has seen
+// the lines before it.
 func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
 	return readLatest(path, fn, nil)
 }
@@ -54,7 +63,7 @@ func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
 // by another group's (and about 1% of the others). The lines passed on of a
 // group not in scattered are consecutive among the lines passed on.
 type blocks struct {
-	id        func(*journal.Record) id128
+	id        func(*journal.Key) id128
 	seen      *bloom
 	scattered *bloom
 }
@@ -71,16 +80,16 @@ func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInf
 	type repeat struct{ last, lines int }
 	repeated := map[id128]*repeat{}
 	line := 0
-	if _, err := journal.Read(path, func(r *journal.Record) error {
+	if _, err := journal.ReadKeys(path, func(k *journal.Key) error {
 		if b != nil {
-			if g := b.id(r); line == 0 || g != prev {
+			if g := b.id(k); line == 0 || g != prev {
 				if b.seen.add(g) {
 					b.scattered.add(g)
 				}
 				prev = g
 			}
 		}
-		id := ids.sample(r)
+		id := ids.sample(k)
 		if seen.add(id) {
 			if p := repeated[id]; p != nil {
 				p.last = line
@@ -102,10 +111,13 @@ func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInf
 	st, err := journal.Read(path, func(r *journal.Record) error {
 		i := line
 		line++
-		if p := repeated[ids.sample(r)]; p != nil {
-			p.lines++
-			if p.last != i {
-				return nil
+		if len(repeated) > 0 {
+			k := r.Key()
+			if p := repeated[ids.sample(&k)]; p != nil {
+				p.lines++
+				if p.last != i {
+					return nil
+				}
 			}
 		}
 		if !r.Terminal() {
@@ -206,10 +218,10 @@ func (x *idHasher) sum(parts ...string) id128 {
 	return out
 }
 
-// sample is the id128 of SampleKey(r).
-func (x *idHasher) sample(r *journal.Record) id128 {
+// sample is the id128 of SampleKey of a record with key r.
+func (x *idHasher) sample(r *journal.Key) id128 {
 	if r.TrialKey == "" {
-		return x.sum(SampleKey(r))
+		return x.sum(sampleKey(r))
 	}
 	x.num = strconv.AppendInt(x.num[:0], int64(r.ResultIndex), 10)
 	var out id128
