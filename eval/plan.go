@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"iter"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -95,6 +96,20 @@ type Plan struct {
 // MakePlan forecasts requests, tokens, cost and duration of running trials
 // (from Expand) of suite s.
 func MakePlan(s *Suite, trials []Trial, opt PlanOptions) Plan {
+	p, _ := MakePlanSeq(s, func(yield func(Trial, error) bool) {
+		for _, t := range trials {
+			if !yield(t, nil) {
+				return
+			}
+		}
+	}, opt)
+	return p
+}
+
+// MakePlanSeq is MakePlan over a stream of trials (from ExpandSeq), so that
+// planning a large suite does not hold its trials in memory. It stops at the
+// stream's first error.
+func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Plan, error) {
 	p := Plan{Suite: s.Name, Pricing: DefaultPricing, PricingSource: "built-in (Kimi K2.6)", TokenMethod: TokenEstimateMethod,
 		Rate: opt.Rate, Concurrency: opt.Concurrency}
 	if s.Pricing != nil {
@@ -108,7 +123,10 @@ func MakePlan(s *Suite, trials []Trial, opt PlanOptions) Plan {
 
 	rows := map[string]*PlanRow{}
 	var order []string
-	for _, t := range trials {
+	for t, err := range trials {
+		if err != nil {
+			return Plan{}, err
+		}
 		k := PlanKey(t.Cell, t.Variant)
 		r, ok := rows[k]
 		if !ok {
@@ -174,7 +192,7 @@ func MakePlan(s *Suite, trials []Trial, opt PlanOptions) Plan {
 		d := math.Max(p.MinDuration, total.busy/float64(opt.Concurrency))
 		p.ExpectedDuration = &d
 	}
-	return p
+	return p, nil
 }
 
 // requestsPerTask is 1 for sync and stream delivery and at least 2 for

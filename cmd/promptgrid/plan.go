@@ -79,10 +79,6 @@ func planRun(s *streams, opts planOptions) error {
 		if err != nil {
 			return err
 		}
-		trials, err := eval.Expand(suite)
-		if err != nil {
-			return withCode(exitInput, fmt.Errorf("%s: %w", p, err))
-		}
 		po := eval.PlanOptions{Rate: suite.Limits.Rate, Concurrency: suite.Limits.Concurrency}
 		if opts.Rate > 0 {
 			po.Rate = opts.Rate
@@ -101,7 +97,11 @@ func planRun(s *streams, opts planOptions) error {
 			}
 			po.Previous, rep.From, rep.FromSamples, rep.FromNote = prev, opts.From, n, note
 		}
-		rep.Plan = eval.MakePlan(suite, trials, po)
+		plan, err := eval.MakePlanSeq(suite, eval.ExpandSeq(suite), po)
+		if err != nil {
+			return withCode(exitInput, fmt.Errorf("%s: %w", p, err))
+		}
+		rep.Plan = plan
 		reports = append(reports, rep)
 	}
 	switch opts.Format {
