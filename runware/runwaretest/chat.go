@@ -319,15 +319,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{"id": id, "object": "chat.completion", "created": created, "model": req.Model,
 		"choices": choices, "usage": chatUsage(gens...)}
-	if p.malformed {
-		h.countFault(FaultMalformed)
-		b, _ := json.Marshal(out)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(b[:len(b)/2])
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	h.writeSuccess(w, out, p.malformed)
 }
 
 // streamChat sends chat.completion.chunk events: a role delta, reasoning

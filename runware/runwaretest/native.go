@@ -379,13 +379,5 @@ func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, req *reques
 		h.countErrors(errs)
 		body["errors"] = errs
 	}
-	if p.malformed {
-		h.countFault(FaultMalformed)
-		b, _ := json.Marshal(body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(b[:len(b)/2])
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
+	h.writeSuccess(w, body, p.malformed)
 }

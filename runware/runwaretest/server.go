@@ -184,6 +184,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
+// writeSuccess answers 200 with v, or, when the malformed fault fires, with
+// the first half of its JSON (counted as a fault).
+func (h *Handler) writeSuccess(w http.ResponseWriter, v any, malformed bool) {
+	if !malformed {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	h.countFault(FaultMalformed)
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b[:len(b)/2])
+}
+
 func writeErrors(w http.ResponseWriter, status int, errs []apiError) {
 	writeJSON(w, status, map[string]any{"errors": errs})
 }
