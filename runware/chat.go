@@ -130,9 +130,10 @@ func chatRequestFor(task Task) (chatRequest, error) {
 // Chat sends one task through the OpenAI-compatible endpoint
 // POST {endpoint}/chat/completions (streamed when task.DeliveryMethod is
 // "stream") and maps the answer into a Response: one Result per choice in
-// index order, with text, reasoning, finishReason and tool calls. The usage
-// of the whole completion is attached to the first result only, because
-// OpenAI reports it once for all choices. Failures are in Response.Err; the
+// index order, with text, reasoning, finishReason and tool calls. OpenAI
+// reports usage once for all choices: with one choice it is that result's
+// Usage; with several it is Response.Usage (request-level) and no result
+// carries it. Failures are in Response.Err; the
 // returned error is only for a task the endpoint cannot express or a context
 // cancelled before sending.
 func (c *Client) Chat(ctx context.Context, task Task) (*Response, error) {
@@ -167,6 +168,15 @@ func (c *Client) Chat(ctx context.Context, task Task) (*Response, error) {
 	} else {
 		c.readChatJSON(ctx, task, resp, ex)
 	}
+	shareUsage(resp)
 	c.redactResponse(resp)
 	return resp, nil
+}
+
+// shareUsage moves a usage that covers several results from the first result
+// to Response.Usage, so that it is never read as that one result's usage.
+func shareUsage(resp *Response) {
+	if len(resp.Results) > 1 && resp.Results[0].Usage != nil {
+		resp.Usage, resp.Results[0].Usage = resp.Results[0].Usage, nil
+	}
 }

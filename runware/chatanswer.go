@@ -1,6 +1,7 @@
 package runware
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -116,8 +117,16 @@ func (c *Client) readChatJSON(ctx context.Context, task Task, resp *Response, ex
 		return
 	}
 	acc := newChatAccumulator(task, &ex.timings)
+	acc.maxBytes = c.maxResultBytes
 	acc.add(cr, time.Time{})
 	resp.Results, resp.Err = acc.finish(true, nil)
+	if acc.err != nil {
+		acc.err.TaskUUID = task.TaskUUID
+		resp.Err = acc.err
+		for i := range resp.Results {
+			resp.Results[i].Err = acc.err
+		}
+	}
 }
 
 // hasErrors reports whether a 2xx chat body is in fact an error body.
@@ -131,6 +140,10 @@ type chatAccumulator struct {
 	timings *Timings
 	choices map[int]*chatChoiceAcc
 	usage   *Usage
+	// maxBytes caps one choice's text plus reasoning (0: DefaultMaxResultBytes);
+	// err is set once a choice passes it.
+	maxBytes int
+	err      *Error
 }
 
 // chatChoiceAcc is the state of one choice.
@@ -179,6 +192,9 @@ func (a *chatAccumulator) add(cr chatResponse, now time.Time) {
 		if m.Content != "" {
 			acc.text.WriteString(string(m.Content))
 			a.stampDelta(&a.timings.FirstText, now)
+		}
+		if limit := cmp.Or(a.maxBytes, DefaultMaxResultBytes); acc.text.Len()+acc.reasoning.Len() > limit && a.err == nil {
+			a.err = tooLarge(limit)
 		}
 		for pos, tc := range m.ToolCalls {
 			// Stream fragments name their call by index; a complete message

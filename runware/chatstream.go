@@ -40,6 +40,10 @@ func (s *chatStream) feed(payload []byte, now time.Time) bool {
 		}
 	}
 	s.acc.add(cr, now)
+	if s.acc.err != nil {
+		s.err = s.acc.err
+		return true
+	}
 	return false
 }
 
@@ -47,7 +51,8 @@ func (s *chatStream) feed(payload []byte, now time.Time) bool {
 func (c *Client) readChatStream(ctx context.Context, task Task, resp *Response, ex *exchange) {
 	defer ex.resp.Body.Close()
 	st := &chatStream{acc: newChatAccumulator(task, &ex.timings)}
-	readErr := readStream(ctx, ex.resp.Body, st.feed)
+	st.acc.maxBytes = c.maxResultBytes
+	readErr := c.readStream(ctx, ex, st.feed)
 	ex.timings.Done = time.Now()
 	setExchange([]*Response{resp}, ex)
 	results, err := st.acc.finish(st.done && st.err == nil, readErr)
@@ -57,9 +62,7 @@ func (c *Client) readChatStream(ctx context.Context, task Task, resp *Response, 
 			err.TaskUUID = task.TaskUUID
 		}
 		for i := range results {
-			if results[i].FinishReason == "" {
-				results[i].Err = err
-			}
+			results[i].Err = err // an error event fails every choice, finished or not
 		}
 	}
 	resp.Results, resp.Err = results, err

@@ -10,7 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
+	neturl "net/url"
 	"sync"
 	"time"
 
@@ -39,6 +39,12 @@ type Client struct {
 	http         *http.Client
 	pollInterval time.Duration
 	pollTimeout  time.Duration
+	// requestTimeout, idleTimeout and maxResultBytes are the bounds of
+	// limits.go.
+	requestTimeout time.Duration
+	idleTimeout    time.Duration
+	maxResultBytes int
+	redactor       *Redactor
 }
 
 // Option configures a Client.
@@ -52,10 +58,16 @@ func NewClient(apiKey string, opts ...Option) *Client {
 		http:         &http.Client{},
 		pollInterval: DefaultPollInterval,
 		pollTimeout:  DefaultPollTimeout,
+
+		requestTimeout: DefaultRequestTimeout,
+		idleTimeout:    DefaultIdleTimeout,
+		maxResultBytes: DefaultMaxResultBytes,
 	}
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = noRedirects(c.http)
+	c.redactor = NewRedactor(apiKey)
 	return c
 }
 
@@ -64,7 +76,8 @@ func NewClient(apiKey string, opts ...Option) *Client {
 func WithEndpoint(url string) Option { return func(c *Client) { c.endpoint = url } }
 
 // WithHTTPClient sets the HTTP client used for every request. Its Timeout, if
-// any, applies to whole requests including streams.
+// any, applies to whole requests including streams. The client uses a copy
+// whose CheckRedirect refuses every redirect.
 func WithHTTPClient(h *http.Client) Option {
 	return func(c *Client) {
 		if h != nil {
@@ -170,11 +183,47 @@ func normDelivery(m string) string {
 type exchange struct {
 	resp    *http.Response
 	timings Timings
+	ctx     context.Context         // the bounded context of this exchange
+	cancel  context.CancelCauseFunc // ends it; closing the body calls it
 }
 
-// send POSTs payload as JSON to url. A transport failure comes back as an
-// *Error; otherwise the caller owns resp.Body.
-func (c *Client) send(ctx context.Context, url string, payload any, accept string) (*exchange, *Error) {
+// cancelBody closes the body, then ends the exchange's context.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+// Close implements io.Closer.
+func (b cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(context.Canceled)
+	return err
+}
+
+// send POSTs payload as JSON to url under the request timeout. A transport
+// failure or a redirect comes back as an *Error; otherwise the caller owns
+// resp.Body, and closing it ends the exchange's context.
+func (c *Client) send(parent context.Context, url string, payload any, accept string) (*exchange, *Error) {
+	ctx, cancel := c.boundContext(parent)
+	ex, err := c.sendBounded(ctx, url, payload, accept)
+	if err != nil || ex == nil || ex.resp == nil {
+		cancel(context.Canceled)
+		return ex, err
+	}
+	ex.ctx, ex.cancel = ctx, cancel
+	ex.resp.Body = cancelBody{ex.resp.Body, cancel}
+	if s := ex.resp.StatusCode; s >= 300 && s <= 399 {
+		loc := ex.resp.Header.Get("Location")
+		_ = ex.resp.Body.Close()
+		ex.timings.Done = time.Now()
+		return ex, &Error{Class: ClassValidation, Code: CodeRedirect, HTTPStatus: s,
+			Message: fmt.Sprintf("the API answered with a redirect to %q, which is not followed (API calls never follow redirects, so the prompt and the key go nowhere else): point the endpoint at the final URL", RedactURL(loc))}
+	}
+	return ex, nil
+}
+
+// sendBounded is send without the bounds: one round trip under ctx.
+func (c *Client) sendBounded(ctx context.Context, url string, payload any, accept string) (*exchange, *Error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, &Error{Class: ClassValidation, Message: fmt.Sprintf("encode request: %v", err)}
@@ -203,6 +252,10 @@ func (c *Client) send(ctx context.Context, url string, payload any, accept strin
 	ex.timings.FirstByte = firstByte
 	mu.Unlock()
 	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			ue.URL = RedactURL(ue.URL) // net/http quotes the URL, userinfo and query included
+		}
 		return ex, transportError(ctx, "send request", err)
 	}
 	ex.resp = resp
@@ -214,8 +267,11 @@ func (ex *exchange) readBody(ctx context.Context) ([]byte, *Error) {
 	defer ex.resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(ex.resp.Body, maxBodyBytes+1))
 	ex.timings.Done = time.Now()
+	if err == nil {
+		err = ex.bound()
+	}
 	if err != nil {
-		return b, transportError(ctx, "read response", err)
+		return b, transportError(ex.context(ctx), "read response", err)
 	}
 	if len(b) > maxBodyBytes {
 		return nil, &Error{Class: ClassMalformed, Message: fmt.Sprintf("response body exceeds %d bytes", maxBodyBytes)}
@@ -223,11 +279,40 @@ func (ex *exchange) readBody(ctx context.Context) ([]byte, *Error) {
 	return b, nil
 }
 
-// transportError classifies a failure below HTTP: deadlines become
-// ClassTimeout, cancellation is reported with code "aborted" (not transient:
-// the caller asked for it), everything else is ClassNetwork.
+// context returns the exchange's bounded context, or ctx for an exchange
+// that has none.
+func (ex *exchange) context(ctx context.Context) context.Context {
+	if ex != nil && ex.ctx != nil {
+		return ex.ctx
+	}
+	return ctx
+}
+
+// bound returns the cause when one of the client's bounds ended the
+// exchange, even if the body then ended as if cleanly (an in-process
+// transport closes it without error).
+func (ex *exchange) bound() error {
+	if ex == nil || ex.ctx == nil {
+		return nil
+	}
+	if c := context.Cause(ex.ctx); errors.Is(c, errIdleTimeout) || errors.Is(c, errRequestTimeout) {
+		return c
+	}
+	return nil
+}
+
+// transportError classifies a failure below HTTP: the client's own bounds
+// (request and idle timeout) and deadlines become ClassTimeout, cancellation
+// is reported with code "aborted" (not transient: the caller asked for it),
+// everything else is ClassNetwork.
 func transportError(ctx context.Context, what string, err error) *Error {
 	var ne net.Error
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errIdleTimeout):
+		return &Error{Class: ClassTimeout, Code: CodeIdleTimeout, Message: fmt.Sprintf("%s: no stream event within the idle timeout: %v", what, err)}
+	case errors.Is(cause, errRequestTimeout):
+		return &Error{Class: ClassTimeout, Code: CodeTimeout, Message: fmt.Sprintf("%s: request timeout exceeded: %v", what, err)}
+	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &Error{Class: ClassTimeout, Code: "timeout", Message: fmt.Sprintf("%s: %v", what, err)}
@@ -239,7 +324,7 @@ func transportError(ctx context.Context, what string, err error) *Error {
 	return &Error{Class: ClassNetwork, Message: fmt.Sprintf("%s: %v", what, err)}
 }
 
-// redactResponse removes the API key from every error text of r. Runware
+// redactResponse removes the API key (see Redactor) from every error text of r. Runware
 // echoes no key that we know of, but a proxy, a URL or a transport error might.
 func (c *Client) redactResponse(r *Response) {
 	if c.apiKey == "" {
@@ -251,10 +336,10 @@ func (c *Client) redactResponse(r *Response) {
 			return
 		}
 		seen[e] = true
-		e.Message = strings.ReplaceAll(e.Message, c.apiKey, "[redacted]")
-		e.Parameter = strings.ReplaceAll(e.Parameter, c.apiKey, "[redacted]")
-		e.Code = strings.ReplaceAll(e.Code, c.apiKey, "[redacted]")
-		e.Doc = strings.ReplaceAll(e.Doc, c.apiKey, "[redacted]")
+		e.Message = c.redactor.Redact(e.Message)
+		e.Parameter = c.redactor.Redact(e.Parameter)
+		e.Code = c.redactor.Redact(e.Code)
+		e.Doc = c.redactor.Redact(e.Doc)
 	}
 	redact(r.Err)
 	for i := range r.Results {

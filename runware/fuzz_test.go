@@ -33,7 +33,7 @@ func FuzzSSE(f *testing.F) {
 			t.Fatalf("payloads depend on read sizes: %q (%v) vs %q (%v)", whole, errWhole, bytewise, errByte)
 		}
 		st := newNativeStream(streamTask(), &Timings{})
-		_ = readStream(context.Background(), bytes.NewReader(body), st.feed)
+		_ = readStreamTest(bytes.NewReader(body), st.feed)
 		results, err := st.finish(nil)
 		if err != nil {
 			if err.Class == "" {

@@ -1,6 +1,7 @@
 package runware
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // testKey is a realistic-looking key; tests assert it never leaks.
@@ -132,4 +134,11 @@ func handlerTransport(h http.Handler) *http.Client {
 		}
 		return rw.Result(), nil
 	})}
+}
+
+// readStreamTest feeds the SSE payloads of body to feed with a default client.
+func readStreamTest(body io.Reader, feed func([]byte, time.Time) bool) *Error {
+	c := NewClient(testKey)
+	ex := &exchange{resp: &http.Response{Body: io.NopCloser(body)}}
+	return c.readStream(context.Background(), ex, feed)
 }

@@ -37,6 +37,11 @@ func decodeItem(raw json.RawMessage, status int) Result {
 			Err: malformed(0, fmt.Sprintf("decode result: %v", err), raw)}
 	}
 	r := w.Result
+	if r.Status == statusSuccess && r.Err == nil && len(r.ToolCalls) == 0 && !hasText(raw) {
+		r.Err = &Error{Class: ClassMalformed, Code: "notTextResult", TaskUUID: r.TaskUUID, TaskType: r.TaskType,
+			Message: "a successful item without text: not a textInference answer"}
+		return r
+	}
 	embedded := bytes.TrimSpace(w.Error)
 	hasEmbedded := len(embedded) > 0 && string(embedded) != "null"
 	if r.Status != statusError && !hasEmbedded {
@@ -72,4 +77,12 @@ func decodeItem(raw json.RawMessage, status int) Result {
 func (r *Result) terminal() bool {
 	return r.Status == statusSuccess || r.Status == statusError || r.Err != nil ||
 		(r.Status == "" && r.FinishReason != "")
+}
+
+// hasText reports whether an item carries the "text" field at all.
+func hasText(raw json.RawMessage) bool {
+	var probe struct {
+		Text *string `json:"text"`
+	}
+	return json.Unmarshal(raw, &probe) == nil && probe.Text != nil
 }

@@ -9,16 +9,16 @@ import (
 	"io"
 )
 
-// maxSSELine bounds one SSE line (and one multi-line event) so a server that
-// never sends a newline cannot exhaust memory. bufio.Scanner's 64 KiB default
-// is far too small for a final chunk carrying a long text; 64 MiB is not.
+// maxSSELine is the line bound of an sseReader made with limit <= 0. The
+// client passes its own bound (Client.sseLineLimit, about twice the result
+// cap) so a server that never sends a newline cannot exhaust memory.
 const maxSSELine = 64 << 20
 
 // sseDone is the sentinel payload that ends a Runware or OpenAI stream.
 const sseDone = "[DONE]"
 
-// errSSELineTooLong reports a line (or event) above maxSSELine.
-var errSSELineTooLong = errors.New("SSE line exceeds 64 MiB")
+// errSSELineTooLong reports a line (or event) above the reader's limit.
+var errSSELineTooLong = errors.New("SSE line exceeds the line limit")
 
 // sseReader yields the data payloads of a server-sent-events body, accepting
 // everything Runware's SDK parsers accept: "data:" with or without a space,
@@ -35,11 +35,16 @@ type sseReader struct {
 	queued  [][]byte // lines already split off a physical line at a lone CR
 	pending []byte   // data of an event that is not complete yet
 	partial bool     // pending holds at least one data line
+	limit   int      // bound of one line and of one joined event
 }
 
-// newSSEReader reads SSE from r.
-func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 32<<10)}
+// newSSEReader reads SSE from r, lines and events bounded by limit bytes
+// (limit <= 0: maxSSELine).
+func newSSEReader(r io.Reader, limit int) *sseReader {
+	if limit <= 0 {
+		limit = maxSSELine
+	}
+	return &sseReader{r: bufio.NewReaderSize(r, 32<<10), limit: limit}
 }
 
 // Next returns the next data payload, trimmed of surrounding whitespace. At
@@ -78,7 +83,7 @@ func (s *sseReader) Next() ([]byte, error) {
 			s.partial = true
 			continue
 		}
-		if len(s.pending)+1+len(value) > maxSSELine {
+		if len(s.pending)+1+len(value) > s.limit {
 			return nil, errSSELineTooLong
 		}
 		s.pending = append(append(s.pending, '\n'), value...)
@@ -101,7 +106,7 @@ func complete(v []byte) bool {
 }
 
 // readLine returns the next line without its terminator. Lines may be of any
-// length up to maxSSELine; a lone CR also ends a line (JSON cannot contain a
+// length up to the limit; a lone CR also ends a line (JSON cannot contain a
 // raw CR, so splitting there never breaks a payload).
 func (s *sseReader) readLine() ([]byte, error) {
 	if len(s.queued) > 0 {
@@ -112,7 +117,7 @@ func (s *sseReader) readLine() ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := s.r.ReadSlice('\n')
-		if len(line)+len(frag) > maxSSELine {
+		if len(line)+len(frag) > s.limit {
 			return nil, errSSELineTooLong
 		}
 		line = append(line, frag...)

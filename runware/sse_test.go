@@ -13,7 +13,7 @@ import (
 // readAll returns every payload of an SSE body and the error that ended it
 // (nil for a clean end).
 func readAll(r io.Reader) ([]string, error) {
-	sr := newSSEReader(r)
+	sr := newSSEReader(r, 0)
 	var out []string
 	for {
 		p, err := sr.Next()

@@ -3,6 +3,7 @@ package runware
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,8 @@ type nativeStream struct {
 	results map[int]*streamResult
 	done    bool   // [DONE] seen
 	err     *Error // mid-stream error or undecodable chunk; ends the stream
+	// maxBytes caps one result's text plus reasoning (0: DefaultMaxResultBytes).
+	maxBytes int
 }
 
 // newNativeStream starts the fold for task, stamping delta times into t.
@@ -125,6 +128,10 @@ func (s *nativeStream) feedDepth(payload []byte, now time.Time, depth int) bool 
 			r.text.WriteString(d.Text)
 			stamp(&s.timings.FirstText, now)
 			s.timings.LastDelta = now
+		}
+		if limit := cmp.Or(s.maxBytes, DefaultMaxResultBytes); r.text.Len()+r.reasoning.Len() > limit {
+			s.err = tooLarge(limit)
+			return true
 		}
 	}
 	if ch.Usage != nil {
@@ -203,7 +210,9 @@ func (s *nativeStream) finish(readErr *Error) ([]Result, *Error) {
 		if r.fullReasn != nil {
 			r.res.ReasoningContent = *r.fullReasn
 		}
-		if !r.finished && taskErr != nil {
+		// An error event ends the whole task, even after a result's
+		// finishReason: the sample failed (Runware's test-stream fixture).
+		if taskErr != nil && (!r.finished || s.err != nil) {
 			r.res.Err = taskErr
 		}
 		out = append(out, r.res)
@@ -213,7 +222,7 @@ func (s *nativeStream) finish(readErr *Error) ([]Result, *Error) {
 
 // truncated describes a stream that stopped early.
 func truncated(readErr *Error) *Error {
-	if readErr != nil && readErr.Class == ClassTimeout {
+	if readErr != nil && (readErr.Class == ClassTimeout || readErr.Code == CodeResultTooLarge) {
 		return readErr
 	}
 	msg := "stream ended without [DONE] and without finishReason"
@@ -238,25 +247,40 @@ func (c *Client) doStream(ctx context.Context, task Task, resp *Response) {
 	}
 	defer ex.resp.Body.Close()
 	st := newNativeStream(task, &ex.timings)
-	readErr := readStream(ctx, ex.resp.Body, st.feed)
+	st.maxBytes = c.maxResultBytes
+	readErr := c.readStream(ctx, ex, st.feed)
 	ex.timings.Done = time.Now()
 	results, err := st.finish(readErr)
 	setExchange(resps, ex)
 	resp.Results, resp.Err = results, err
 }
 
-// readStream feeds each SSE payload of body to feed until feed reports the
-// end, the body ends, or reading fails (returned as an *Error).
-func readStream(ctx context.Context, body io.Reader, feed func([]byte, time.Time) bool) *Error {
-	sr := newSSEReader(body)
+// readStream feeds each SSE payload of ex's body to feed until feed reports
+// the end, the body ends, or reading fails (returned as an *Error). Lines are
+// bounded by the client's sseLineLimit, and the idle timeout ends a stream
+// that sends no event for that long.
+func (c *Client) readStream(ctx context.Context, ex *exchange, feed func([]byte, time.Time) bool) *Error {
+	sr := newSSEReader(ex.resp.Body, c.sseLineLimit())
+	idle := startIdle(c.idleTimeout, ex.cancel)
+	defer idle.stop()
 	for {
 		p, err := sr.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return transportError(ctx, "read stream", err)
+		eof := errors.Is(err, io.EOF)
+		if eof {
+			err = ex.bound()
 		}
+		if err != nil {
+			if errors.Is(err, errSSELineTooLong) {
+				e := tooLarge(c.maxResultBytes)
+				e.Message = fmt.Sprintf("read stream: one SSE line exceeds %d bytes", c.sseLineLimit())
+				return e
+			}
+			return transportError(ex.context(ctx), "read stream", err)
+		}
+		if eof {
+			return nil
+		}
+		idle.reset(c.idleTimeout)
 		if feed(p, time.Now()) {
 			return nil
 		}

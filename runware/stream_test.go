@@ -218,7 +218,7 @@ func TestStreamReferencePayloads(t *testing.T) {
 		t.Run(e.Name(), func(t *testing.T) {
 			if strings.HasSuffix(e.Name(), ".sse") {
 				st := newNativeStream(streamTask(), &Timings{})
-				if rerr := readStream(context.Background(), strings.NewReader(string(b)), st.feed); rerr != nil {
+				if rerr := readStreamTest(strings.NewReader(string(b)), st.feed); rerr != nil {
 					t.Fatal(rerr)
 				}
 				if _, err := st.finish(nil); err != nil {

@@ -27,6 +27,8 @@ func (c *Client) handleJSON(ctx context.Context, tasks []Task, resps []*Response
 	}
 	route(tasks, resps, dec, ex.resp)
 	for i, r := range resps {
+		rejectNonText(r)
+		c.capResults(r)
 		if r.Err != nil {
 			continue
 		}
@@ -82,6 +84,9 @@ func route(tasks []Task, resps []*Response, dec decodedBody, resp *http.Response
 	ra := retryAfter(resp)
 	for _, raw := range dec.items {
 		res := decodeItem(raw, status)
+		if res.TaskType == TaskAuthentication && res.Err == nil {
+			continue // a session acknowledgement, never a task's answer
+		}
 		i, ok := find(res.TaskUUID)
 		if !ok {
 			continue
@@ -159,5 +164,40 @@ func failAll(resps []*Response, e *Error, ex *exchange) {
 			cp.TaskUUID = r.TaskUUID
 		}
 		r.Err = &cp
+	}
+}
+
+// rejectNonText fails the results of a final answer that are not text
+// results: no text, no finishReason, no tool calls and no success status (an
+// image result such as {"taskUUID":...,"imageURL":...} is one). Such an item
+// is not a successful empty answer.
+func rejectNonText(r *Response) {
+	for i := range r.Results {
+		res := &r.Results[i]
+		if res.Err != nil || res.Text != "" || res.FinishReason != "" || len(res.ToolCalls) > 0 || res.Status == statusSuccess {
+			continue
+		}
+		res.Err = &Error{Class: ClassMalformed, Code: "notTextResult", TaskUUID: res.TaskUUID, TaskType: res.TaskType,
+			Message: "result carries no text, finishReason or tool calls: not a textInference answer"}
+		if r.Err == nil {
+			r.Err = res.Err
+		}
+	}
+}
+
+// capResults fails the results of a JSON answer whose text plus reasoning
+// passes the client's result cap, as a stream past it fails.
+func (c *Client) capResults(r *Response) {
+	for i := range r.Results {
+		res := &r.Results[i]
+		if res.Err != nil || len(res.Text)+len(res.ReasoningContent) <= c.maxResultBytes {
+			continue
+		}
+		res.Err = tooLarge(c.maxResultBytes)
+		res.Err.TaskUUID, res.Err.TaskType = res.TaskUUID, res.TaskType
+		res.Text, res.ReasoningContent = "", ""
+		if r.Err == nil {
+			r.Err = res.Err
+		}
 	}
 }

@@ -151,4 +151,9 @@ type Response struct {
 	// Err is set when the whole task failed; Results may still hold partial
 	// results (for example some async items succeeded and some failed).
 	Err *Error
+	// Usage is request-level usage: set when the transport reported one
+	// usage for several results (the OpenAI-compatible endpoint with
+	// numberResults > 1), in which case no Result carries Usage. Divide it
+	// by len(Results) for a per-result mean, and mark such values as shared.
+	Usage *Usage
 }

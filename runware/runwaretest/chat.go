@@ -259,6 +259,9 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 		reset(w)
 		return
 	}
+	if h.applyHostile(w, r, p) {
+		return
+	}
 	if p.fail != nil {
 		if p.fail.retry > 0 {
 			w.Header().Set("Retry-After", retryAfterHeader(p.fail.retry))
@@ -356,5 +359,8 @@ func (h *Handler) streamChat(w http.ResponseWriter, r *http.Request, p plan, g *
 		events = append(events, streamEvent{payload: b})
 	}
 	errEvent, _ := json.Marshal(map[string]chatError{"error": {Message: "The provider timed out.", Type: "server_error", Code: "timeoutProvider"}})
+	if p.huge > 0 {
+		p.hugeEvent = mk(map[string]any{"content": hugeText(p.huge)}, nil)
+	}
 	h.deliver(w, r, p, events, errEvent)
 }

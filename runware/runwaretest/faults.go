@@ -27,7 +27,8 @@ func (f Fault) enabled() bool { return f.P > 0 || f.Every > 0 || f.First > 0 }
 
 // Faults configures fault injection. Response faults are tried in the order
 // Reset, RateLimit, Unavailable, GatewayTimeout, ServerError,
-// InsufficientCredits, Forbidden; the first that fires answers the request.
+// InsufficientCredits, Forbidden, Redirect, Hang; the first that fires
+// answers the request. HugeDeltas replaces a stream's events.
 // SlowFirstByte, Malformed, Truncate and MidStreamError alter a response that
 // would otherwise succeed.
 type Faults struct {
@@ -81,6 +82,19 @@ type Faults struct {
 	// (a sliding window; see docs/simulator.md) and answers the excess with
 	// 429 and a Retry-After header saying when a slot frees.
 	MaxRate float64 `json:"maxRate,omitempty"`
+
+	// Redirect answers with RedirectStatus (default 307) and a Location of
+	// RedirectTo (default http://127.0.0.1:1/v1): a client must not follow.
+	Redirect       Fault  `json:"redirect,omitempty"`
+	RedirectTo     string `json:"redirectTo,omitempty"`
+	RedirectStatus int    `json:"redirectStatus,omitempty"`
+	// Hang sends 200 event-stream headers and then nothing, never ending the
+	// response: only the client's request or idle timeout ends it.
+	Hang Fault `json:"hang,omitempty"`
+	// HugeDeltas makes a stream send text deltas of HugeDeltaBytes (default
+	// 1 MiB) without end (at most 16,384 of them) and no final chunk.
+	HugeDeltas     Fault `json:"hugeDeltas,omitempty"`
+	HugeDeltaBytes int   `json:"hugeDeltaBytes,omitempty"`
 }
 
 // Fault kinds as counted in Stats.Faults.
@@ -118,6 +132,10 @@ type plan struct {
 	malformed  bool
 	truncateAt int // >0: truncate the stream after this many events
 	errorAt    int // >0: send a mid-stream error after this many events
+	redirect   bool
+	hang       bool
+	huge       int    // >0: HugeDeltas with deltas of this many bytes
+	hugeEvent  []byte // the delta event HugeDeltas repeats (set by the stream builder)
 }
 
 // injector decides faults; it is safe for concurrent use.
@@ -187,6 +205,7 @@ func (in *injector) decide() plan {
 		in.counter(p.fail.kind)
 		return p
 	}
+	in.hostile(&p, n)
 	if in.fires(in.f.SlowFirstByte, n, FaultSlowFirstByte) {
 		p.slow = time.Duration(in.f.SlowFirstByteDelay)
 		if p.slow <= 0 {

@@ -131,7 +131,7 @@ func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
 	}
 	req := h.parseRequest(objs[start:], false)
 	p := h.inj.decide()
-	if h.applyStatusFault(w, p, req.uuids) {
+	if h.applyStatusFault(w, p, req.uuids) || h.applyHostile(w, r, p) {
 		return
 	}
 	if p.slow > 0 {

@@ -101,6 +101,10 @@ type streamEvent struct {
 // the headers and every Ping-th data event.
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, p plan, events []streamEvent, errEvent []byte) {
 	sse := startSSE(w)
+	if len(p.hugeEvent) > 0 {
+		h.deliverHuge(sse, r, p.hugeEvent)
+		return
+	}
 	if h.opts.Ping > 0 && sse.ping() != nil {
 		return
 	}
@@ -186,5 +190,9 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, t *textTas
 
 	errEvent, _ := json.Marshal(map[string]any{"errors": []apiError{{Code: "timeoutProvider",
 		Message: "The provider timed out.", TaskType: runware.TaskTextInference, TaskUUID: t.UUID}}})
+	if p.huge > 0 {
+		p.hugeEvent, _ = json.Marshal(nativeChunk{TaskUUID: t.UUID, TaskType: runware.TaskTextInference,
+			Delta: map[string]any{"text": hugeText(p.huge)}})
+	}
 	h.deliver(w, r, p, events, errEvent)
 }
