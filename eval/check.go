@@ -65,8 +65,17 @@ func CheckTypes() []string {
 // offending node's position in file (the suite file the node was parsed from;
 // relative paths in check arguments, such as a JSON Schema file, are resolved
 // against its directory). On problems the returned Check is nil.
+//
+// Files a check reads obey the rules of Load: inside the directory of file,
+// regular, at most MaxInputFileBytes.
 func CompileCheck(n *yaml.Node, file string) (Check, []Problem) {
-	c := &compiler{file: file}
+	return compileCheck(n, file, newInputFiles(file, LoadOptions{}))
+}
+
+// compileCheck compiles a check reading its files through files (the
+// suite's, so that they count in its hash).
+func compileCheck(n *yaml.Node, file string, files *inputFiles) (Check, []Problem) {
+	c := &compiler{file: file, files: files}
 	chk := c.entry(n, true)
 	if len(c.probs) > 0 {
 		return nil, c.probs
@@ -77,6 +86,7 @@ func CompileCheck(n *yaml.Node, file string) (Check, []Problem) {
 // compiler collects the problems of one check entry.
 type compiler struct {
 	file  string
+	files *inputFiles
 	probs []Problem
 }
 
@@ -197,7 +207,7 @@ func Score(ctx context.Context, s Sample, checks []Check, rule PassRule) Verdict
 				o.Weight = w
 			}
 		} else {
-			o = c.Eval(ctx, s)
+			o = safeEval(ctx, c, s)
 		}
 		w := o.Weight
 		if w == 0 {
@@ -227,4 +237,19 @@ func Score(ctx context.Context, s Sample, checks []Check, rule PassRule) Verdict
 	}
 	v.Pass = s.Err == "" && (allPass || v.Score >= th-1e-9)
 	return v
+}
+
+// safeEval runs one check, turning a panic (a bug in a check, or an answer
+// that trips one) into that check's failure with the reason, so that one
+// sample can never kill a run.
+func safeEval(ctx context.Context, c Check, s Sample) (o Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = Outcome{Check: c.Name(), Reason: fmt.Sprintf("check crashed (a bug in promptgrid; please report it): %v", r)}
+			if w := weightOf(c); w != 1 {
+				o.Weight = w
+			}
+		}
+	}()
+	return c.Eval(ctx, s)
 }

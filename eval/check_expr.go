@@ -35,12 +35,48 @@ var exprTypes = map[string]any{
 	"vars":         map[string]any{},
 }
 
+// MaxExprNodes bounds the size of an expr check's syntax tree, so that an
+// expression cannot be made arbitrarily expensive by its length alone.
+const MaxExprNodes = 1000
+
+// MaxExprStringBytes bounds a string that replace() or repeat() builds in
+// an expr check, so that nesting them cannot allocate gigabytes.
+const MaxExprStringBytes = 1 << 20
+
+// boundedReplace is expr's replace(s, old, new), refusing results past
+// MaxExprStringBytes before building them.
+func boundedReplace(p ...any) (any, error) {
+	s, old, nw := p[0].(string), p[1].(string), p[2].(string)
+	n := strings.Count(s, old)
+	if old == "" {
+		n = len(s) + 1
+	}
+	if size := int64(len(s)) + int64(n)*(int64(len(nw))-int64(len(old))); size > MaxExprStringBytes {
+		return nil, fmt.Errorf("replace() would build a string of %d bytes, more than the limit of %d", size, MaxExprStringBytes)
+	}
+	return strings.ReplaceAll(s, old, nw), nil
+}
+
+// boundedRepeat is expr's repeat(s, n) under the same bound.
+func boundedRepeat(p ...any) (any, error) {
+	s, n := p[0].(string), p[1].(int)
+	if n < 0 {
+		return nil, fmt.Errorf("repeat() count %d is negative", n)
+	}
+	if size := int64(len(s)) * int64(n); size > MaxExprStringBytes || (len(s) > 0 && n > MaxExprStringBytes) {
+		return nil, fmt.Errorf("repeat() would build a string of more than %d bytes", MaxExprStringBytes)
+	}
+	return strings.Repeat(s, n), nil
+}
+
 func compileExpr(c *compiler, key, val *yaml.Node) Check {
 	src, ok := c.nonEmptyText(val, key.Value)
 	if !ok {
 		return nil
 	}
-	prog, err := expr.Compile(src, expr.Env(exprTypes), expr.AsBool())
+	prog, err := expr.Compile(src, expr.Env(exprTypes), expr.AsBool(), expr.MaxNodes(MaxExprNodes),
+		expr.Function("replace", boundedReplace, new(func(string, string, string) string)),
+		expr.Function("repeat", boundedRepeat, new(func(string, int) string)))
 	if err != nil {
 		line, col := exprErrorPos(deref(val), err)
 		msg := err.Error()

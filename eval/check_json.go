@@ -10,8 +10,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/ohler55/ojg/jp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/theory/jsonpath"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -107,10 +107,10 @@ func (j jsonCheck) Eval(_ context.Context, s Sample) Outcome {
 	return o
 }
 
-// jsonPathCheck evaluates a JSONPath (ohler55/ojg syntax) over the JSON text.
+// jsonPathCheck evaluates a JSONPath (RFC 9535 syntax, via theory/jsonpath; validated when the suite loads) over the JSON text.
 type jsonPathCheck struct {
 	path   string
-	expr   jp.Expr
+	expr   *jsonpath.Path
 	fenced bool
 	// Exactly one of the following applies.
 	equals  any // normalised JSON value; set when hasEq
@@ -132,9 +132,9 @@ func compileJSONPath(c *compiler, key, val *yaml.Node) Check {
 	if chk.path, ok = c.nonEmptyText(f["path"], "jsonPath path"); !ok {
 		return nil
 	}
-	x, err := jp.ParseString(chk.path)
+	x, err := jsonpath.Parse(chk.path)
 	if err != nil {
-		c.errorf(f["path"], "jsonPath path %q does not parse: %v", chk.path, err)
+		c.errorf(f["path"], "jsonPath path %q is not an RFC 9535 JSONPath query: %v", chk.path, err)
 		return nil
 	}
 	chk.expr = x
@@ -198,7 +198,7 @@ func (j jsonPathCheck) Eval(_ context.Context, s Sample) Outcome {
 		o.Reason = fmt.Sprintf("expected %s: %v; got %s", jsonWhat(j.fenced), err, excerpt(doc))
 		return o
 	}
-	got := j.expr.Get(normJSON(v))
+	got := []any(j.expr.Select(normJSON(v)))
 	var want string
 	switch {
 	case j.hasEq:

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,7 +97,7 @@ func (c *compiler) schema(n *yaml.Node, what string) *jsonschema.Schema {
 		if !filepath.IsAbs(loc) {
 			loc = filepath.Join(base, loc)
 		}
-		if doc, err = readSchemaFile(loc); err != nil {
+		if doc, err = c.readSchemaFile(loc); err != nil {
 			c.errorf(n, "%s: %v", what, err)
 			return nil
 		}
@@ -142,10 +141,10 @@ func reparseJSON(v any) (any, error) {
 }
 
 // readSchemaFile reads a JSON Schema from a .json file, or a .yaml/.yml file.
-func readSchemaFile(path string) (any, error) {
-	b, err := os.ReadFile(path)
+func (c *compiler) readSchemaFile(path string) (any, error) {
+	b, err := c.files.read(path)
 	if err != nil {
-		return nil, fmt.Errorf("read schema: %w", err)
+		return nil, fmt.Errorf("cannot read schema file %s: %w", path, err)
 	}
 	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
 		var root yaml.Node
@@ -155,6 +154,9 @@ func readSchemaFile(path string) (any, error) {
 		n := &root
 		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 			n = n.Content[0]
+		}
+		if probs := yamlBoundsProblems(n, path); len(probs) > 0 {
+			return nil, errors.New(probs[0].String())
 		}
 		v, err := yamlToJSON(n)
 		if err != nil {

@@ -93,9 +93,9 @@ func TestCompileCheckProblems(t *testing.T) {
 		{"bad schema", "jsonSchema:\n  type: object\n  properties:\n    age: {type: integr}", []string{
 			`4:17: jsonSchema is not a valid JSON Schema: at /properties/age/type: value must be one of 'array', 'boolean', 'integer', 'null', 'number', 'object', 'string'`}},
 		// A missing schema file is reported at the path.
-		{"missing schema file", "jsonSchema: nope.json", []string{"1:13: jsonSchema: read schema: open "}},
+		{"missing schema file", "jsonSchema: nope.json", []string{"1:13: jsonSchema: cannot read schema file "}},
 		// A bad JSONPath is reported at the path.
-		{"bad jsonpath", "jsonPath: {path: '$.a[', exists: true}", []string{`1:18: jsonPath path "$.a[" does not parse: `}},
+		{"bad jsonpath", "jsonPath: {path: '$.a[', exists: true}", []string{`1:18: jsonPath path "$.a[" is not an RFC 9535 JSONPath query: `}},
 		// An expr syntax error points into the expression.
 		{"bad expr", "expr: 'len(text) >'", []string{"1:18: expr does not compile: unexpected token EOF"}},
 		// An expr naming an unknown variable points at the name.

@@ -1,10 +1,12 @@
 package eval
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,8 +28,17 @@ var topKeys = []string{
 // Load reads, validates and returns the suite at path. When the suite has
 // problems the error is a *Problems listing every one of them with its
 // file:line:col; other errors are I/O errors reading the suite itself.
+//
+// Load applies the default LoadOptions: every file the suite reads must be
+// inside the suite file's directory tree.
 func Load(path string) (*Suite, error) {
-	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, sources: map[string][]byte{}}
+	return LoadWithOptions(path, LoadOptions{})
+}
+
+// LoadWithOptions is Load with options (see LoadOptions).
+func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
+	files := newInputFiles(path, opts)
+	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, files: files, sources: files.sources}
 	root, err := l.parseFile(path, nil)
 	if err != nil {
 		return nil, err
@@ -38,12 +49,15 @@ func Load(path string) (*Suite, error) {
 	var s *Suite
 	if root != nil {
 		s = l.suite(root)
+		if len(l.probs) == 0 {
+			l.checkTrialCount(s, root)
+		}
 	}
 	if len(l.probs) > 0 {
 		return nil, l.problems()
 	}
 	h := sha256.New()
-	for _, x := range l.hashes {
+	for _, x := range l.files.hashes {
 		h.Write([]byte(x))
 	}
 	s.Hash = hex.EncodeToString(h.Sum(nil))[:16]
@@ -94,17 +108,10 @@ func dedupe(list []Problem) []Problem {
 	return out
 }
 
-// readFile reads a file the suite depends on, remembering its bytes for
-// carets and for the suite hash.
+// readFile reads a file the suite depends on under the rules of
+// inputFiles, remembering its bytes for carets and for the suite hash.
 func (l *loader) readFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	l.sources[path] = b
-	sum := sha256.Sum256(b)
-	l.hashes = append(l.hashes, path+"\x00"+hex.EncodeToString(sum[:]))
-	return b, nil
+	return l.files.read(path)
 }
 
 // parseFile reads and parses a YAML file into its top-level mapping. An
@@ -119,14 +126,8 @@ func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
 		l.errf(from, "cannot read included file: %v", unwrapPathErr(err))
 		return nil, nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		var le *yaml.LoadError
-		if errors.As(err, &le) {
-			l.probs = append(l.probs, syntaxProblem(path, src, le))
-		} else {
-			l.probs = append(l.probs, Problem{File: path, Msg: "YAML syntax error: " + err.Error()})
-		}
+	doc, ok := l.parseYAML(path, src)
+	if !ok {
 		return nil, nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -134,6 +135,9 @@ func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
 		return nil, nil
 	}
 	root := doc.Content[0]
+	if !l.checkYAMLBounds(root, path) {
+		return nil, nil
+	}
 	if from != nil {
 		l.markFile(root, path)
 	}
@@ -145,15 +149,50 @@ func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
 	return root, nil
 }
 
-// syntaxProblem places a YAML syntax error at the start of the construct
-// it concerns (an unclosed bracket or quote) when the parser names one, and
-// says where the parser noticed it.
+// parseYAML parses exactly one YAML document, reporting a syntax error or
+// a second document (which would otherwise be silently ignored).
+func (l *loader) parseYAML(path string, src []byte) (*yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		l.yamlErr(path, src, err)
+		return nil, false
+	}
+	var second yaml.Node
+	err := dec.Decode(&second)
+	if err == io.EOF {
+		return &doc, true
+	}
+	p := Problem{File: path, Msg: "a second YAML document (after ---): a suite file holds exactly one document; remove the --- line or move the rest to its own file"}
+	var le *yaml.LoadError
+	switch {
+	case err == nil:
+		p.Line, p.Col = second.Line, second.Column
+	case errors.As(err, &le):
+		p.Line, p.Col = le.Mark.Line, le.Mark.Column
+	}
+	l.probs = append(l.probs, p)
+	return nil, false
+}
+
+// yamlErr records a YAML parse error.
+func (l *loader) yamlErr(path string, src []byte, err error) {
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		l.probs = append(l.probs, syntaxProblem(path, src, le))
+	} else {
+		l.probs = append(l.probs, Problem{File: path, Msg: "YAML syntax error: " + err.Error()})
+	}
+}
+
+// syntaxProblem places a YAML syntax error where the parser noticed it, and
+// names the construct it concerns (an unclosed bracket or quote, a
+// mapping) with where that started.
 func syntaxProblem(path string, src []byte, le *yaml.LoadError) Problem {
 	p := Problem{File: path, Line: le.Mark.Line, Col: le.Mark.Column, Msg: "YAML syntax error: " + le.Message}
 	cm := le.ContextMark
 	if le.ContextMsg != "" && cm.Line > 0 && (cm.Line < p.Line || (cm.Line == p.Line && cm.Column < p.Col)) {
-		p.Msg += fmt.Sprintf(" %s started here (noticed at line %d, column %d)", le.ContextMsg, p.Line, p.Col)
-		p.Line, p.Col = cm.Line, cm.Column
+		p.Msg += fmt.Sprintf(" %s that starts at line %d, column %d", le.ContextMsg, cm.Line, cm.Column)
 	}
 	if line, ok := sourceLine(src, p.Line); ok && p.Col >= 1 && p.Col <= len(line) && line[p.Col-1] == '\t' {
 		p.Msg += " (YAML does not allow tabs for indentation)"

@@ -274,7 +274,7 @@ func (l *loader) loadChecks(n *yaml.Node, vars map[string]any, row *rowCtx) []Ch
 		if !ok {
 			continue
 		}
-		chk, probs := CompileCheck(node, l.file(it))
+		chk, probs := compileCheck(node, l.file(it), l.files)
 		for _, p := range probs {
 			if changed && row != nil {
 				p.Msg = fmt.Sprintf("%s (casesFrom %s row %d)", p.Msg, row.file, row.row)

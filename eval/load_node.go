@@ -15,9 +15,9 @@ import (
 type loader struct {
 	path    string                // the suite file, as the user named it
 	fileOf  map[*yaml.Node]string // nodes that come from an included file
-	sources map[string][]byte
+	files   *inputFiles           // every file the suite reads, bounded and hashed
+	sources map[string][]byte     // files.sources
 	probs   []Problem
-	hashes  []string // sha256 of every file read, in read order
 	// variantNodes holds, per variant (in Suite.Variants order), the nodes
 	// of its template fields, so that a case's vars can be checked against
 	// them and problems point at the variant.

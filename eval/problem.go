@@ -42,7 +42,8 @@ func (ps *Problems) Error() string {
 		}
 		b.WriteString(p.String())
 		if line, ok := sourceLine(ps.Sources[p.File], p.Line); ok && p.Col > 0 {
-			fmt.Fprintf(&b, "\n    %s\n    %s^", line, caretPad(line, p.Col))
+			line, col := snippet(line, p.Col)
+			fmt.Fprintf(&b, "\n    %s\n    %s^", line, caretPad(line, col))
 		}
 	}
 	return b.String()
@@ -74,4 +75,33 @@ func caretPad(line string, col int) string {
 		}
 	}
 	return b.String()
+}
+
+// maxSnippetRunes bounds the source line quoted under a problem: a data
+// file may hold one huge line, and must not be echoed whole.
+const maxSnippetRunes = 100
+
+// snippet cuts line to at most maxSnippetRunes around column col (marking
+// cuts with "..."), replaces control characters other than tabs with '?',
+// and returns the caret's column in the result.
+func snippet(line string, col int) (string, int) {
+	r := []rune(line)
+	for i, c := range r {
+		if c != '\t' && (c < 0x20 || c == 0x7f) {
+			r[i] = '?'
+		}
+	}
+	if len(r) <= maxSnippetRunes {
+		return string(r), col
+	}
+	start := max(0, min(col-1-maxSnippetRunes/2, len(r)-maxSnippetRunes))
+	end := start + maxSnippetRunes
+	out := string(r[start:end])
+	if end < len(r) {
+		out += "..."
+	}
+	if start > 0 {
+		return "..." + out, col - start + 3
+	}
+	return out, col
 }

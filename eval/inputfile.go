@@ -1,0 +1,170 @@
+package eval
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+)
+
+// MaxInputFileBytes bounds every file a suite reads: the suite, its
+// includes, casesFrom data files and JSON Schema files.
+const MaxInputFileBytes = 8 << 20
+
+// LoadOptions change how LoadWithOptions reads a suite.
+type LoadOptions struct {
+	// AllowOutside lets a suite read files (includes, casesFrom, schemas)
+	// outside the directory tree of the suite file. Off by default: a suite
+	// from a pull request must not read ../../etc/passwd or
+	// /proc/self/environ. The command line maps it to
+	// --allow-outside-suite-dir.
+	AllowOutside bool
+}
+
+// inputFiles reads the files of one suite, enforcing the rules every input
+// file obeys, and remembers their bytes (for carets) and hashes (for
+// Suite.Hash).
+type inputFiles struct {
+	root         string // the suite file's directory, absolute, symlinks resolved
+	allowOutside bool
+	sources      map[string][]byte
+	hashes       []string // path NUL sha256, in read order
+}
+
+// newInputFiles roots the rules at the directory of the suite file.
+func newInputFiles(suitePath string, opts LoadOptions) *inputFiles {
+	f := &inputFiles{allowOutside: opts.AllowOutside, sources: map[string][]byte{}}
+	dir, err := filepath.Abs(filepath.Dir(suitePath))
+	if err == nil {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = r
+		}
+		f.root = dir
+	}
+	return f
+}
+
+// errOutside is returned for a file outside the suite's directory tree.
+var errOutside = errors.New("outside the suite's directory")
+
+// read returns the contents of path after checking that it is inside the
+// suite's tree (unless allowed), a regular file (never a device or a FIFO,
+// which would hang or never end) and at most MaxInputFileBytes. Errors say
+// what to do and never quote the file.
+func (f *inputFiles) read(path string) ([]byte, error) {
+	if b, ok := f.sources[path]; ok {
+		return b, nil
+	}
+	if err := f.inside(path); err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
+	}
+	if fi.Size() > MaxInputFileBytes {
+		return nil, fmt.Errorf("the file is %d bytes, more than the limit of %d: split it", fi.Size(), MaxInputFileBytes)
+	}
+	// O_NONBLOCK: if the path was swapped for a FIFO after the Stat, the
+	// open returns at once instead of waiting for a writer.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	defer fh.Close()
+	if fi, err = fh.Stat(); err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
+	}
+	// A regular file can still grow while read, or report size 0 (procfs):
+	// never read past the limit.
+	b, err := io.ReadAll(io.LimitReader(fh, MaxInputFileBytes+1))
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if len(b) > MaxInputFileBytes {
+		return nil, fmt.Errorf("the file is more than %d bytes: split it", MaxInputFileBytes)
+	}
+	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
+		return nil, errors.New("not a text file (it holds NUL bytes or invalid UTF-8): name a UTF-8 text file")
+	}
+	f.sources[path] = b
+	sum := sha256.Sum256(b)
+	f.hashes = append(f.hashes, filepath.ToSlash(f.rel(path))+"\x00"+hex.EncodeToString(sum[:]))
+	return b, nil
+}
+
+// inside reports errOutside (with what to do) when path, symlinks
+// resolved, is not under the suite's directory.
+func (f *inputFiles) inside(path string) error {
+	if f.allowOutside {
+		return nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	} else if r, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(r, filepath.Base(abs))
+	}
+	if f.root == "" || !within(f.root, abs) {
+		return fmt.Errorf("%w: a suite reads only files under the directory of its suite file; move the file there, or pass --allow-outside-suite-dir if you trust this suite", errOutside)
+	}
+	return nil
+}
+
+// rel names path relative to the suite's directory for the hash, so that
+// the hash does not depend on where the checkout lives.
+func (f *inputFiles) rel(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil || f.root == "" {
+		return path
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	if r, err := filepath.Rel(f.root, abs); err == nil {
+		return r
+	}
+	return path
+}
+
+// within reports whether path is root or under it (both absolute, clean).
+func within(root, path string) bool {
+	r, err := filepath.Rel(root, path)
+	if err != nil {
+		return false
+	}
+	return r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
+}
+
+// fileKind names a non-regular file type for an error.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
+}
