@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,7 +37,12 @@ const SyncEvery = time.Second
 // Create opens (creating if needed) the journal in dir for appending. If the
 // existing file ends in a partial line (a crash mid-write), the partial line is
 // cut off so that appended records start on a line of their own.
-func Create(dir string) (*Writer, error) {
+//
+// Create is the form for tests and tools outside a run directory; a run
+// opens its journal with RunDir.Journal, which writes run.json first.
+func Create(dir string) (*Writer, error) { return createWriter(dir) }
+
+func createWriter(dir string) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -152,30 +158,16 @@ func Read(path string, fn func(*Record) error) (ReadStats, error) {
 	return decode(f, path, fn)
 }
 
-// WriteMeta writes run.json atomically (temp file + rename).
+// WriteMeta writes run.json in dir atomically (WriteAtomic).
 func WriteMeta(dir string, m *Meta) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".run-*.json")
-	if err != nil {
-		return fmt.Errorf("write run.json: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write run.json: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write run.json: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write run.json: %w", err)
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, MetaFile))
+	return WriteAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 }
 
 // ReadMeta reads run.json from a run directory.

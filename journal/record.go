@@ -183,6 +183,15 @@ type Meta struct {
 	Samples    int               `json:"samples"`
 	Shard      string            `json:"shard,omitempty"`
 	Merged     []string          `json:"merged,omitempty"`
+	// Resumes lists every --resume of the run, with the flags it changed.
+	Resumes []Resume `json:"resumes,omitempty"`
+}
+
+// Resume is one --resume of a run: when, and the flags it changed (name ->
+// new value; only those that may change on resume).
+type Resume struct {
+	At      time.Time         `json:"at"`
+	Changed map[string]string `json:"changed,omitempty"`
 }
 
 // Stop reasons recorded in Meta.StopReason.

@@ -3,8 +3,11 @@ package reports
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/promptgrid/promptgrid/journal"
 )
 
 // FileNames returns the files a format writes in a run directory. stem is
@@ -66,9 +69,16 @@ func WriteFiles(dir, stem string, formats []string, s *Summary, journalPath stri
 	return written, nil
 }
 
-// WriteFile renders into the file at path, replacing it.
+// WriteFile renders into the file at path, replacing it atomically
+// (journal.WriteAtomic): a kill while rendering leaves the old file whole.
 func WriteFile(path string, r Renderer) error {
-	return writeTo(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, r)
+	return journal.WriteAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := r(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // AppendFile renders at the end of the file at path (as GitHub Actions

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
@@ -33,42 +33,40 @@ type RescoreStats struct {
 // copied.
 func Rescore(ctx context.Context, in, out string, checks CaseChecks) (RescoreStats, error) {
 	var st RescoreStats
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return st, fmt.Errorf("rescore: %w", err)
-	}
-	bw := bufio.NewWriter(f)
-	_, err = ReadLatest(in, func(r *journal.Record) error {
-		if err := ctx.Err(); err != nil {
+	// The re-scored journal is written atomically: a kill leaves the old
+	// one (or none), never a part.
+	err := journal.WriteAtomic(out, func(f io.Writer) error {
+		bw := bufio.NewWriter(f)
+		_, err := ReadLatest(in, func(r *journal.Record) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			st.Samples++
+			cs, rule, ok := checks(r.CaseID)
+			if !ok {
+				st.Unknown++
+			} else {
+				v := eval.Score(ctx, r.Sample(), cs, rule)
+				switch {
+				case v.Pass && !r.Pass:
+					st.NowPass++
+				case !v.Pass && r.Pass:
+					st.NowFail++
+				}
+				r.Checks, r.Pass, r.Score = v.Outcomes, v.Pass, v.Score
+			}
+			line, err := journal.MarshalLine(r)
+			if err != nil {
+				return fmt.Errorf("rescore: encode record: %w", err)
+			}
+			_, err = bw.Write(line)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		st.Samples++
-		cs, rule, ok := checks(r.CaseID)
-		if !ok {
-			st.Unknown++
-		} else {
-			v := eval.Score(ctx, r.Sample(), cs, rule)
-			switch {
-			case v.Pass && !r.Pass:
-				st.NowPass++
-			case !v.Pass && r.Pass:
-				st.NowFail++
-			}
-			r.Checks, r.Pass, r.Score = v.Outcomes, v.Pass, v.Score
-		}
-		line, err := journal.MarshalLine(r)
-		if err != nil {
-			return fmt.Errorf("rescore: encode record: %w", err)
-		}
-		_, err = bw.Write(line)
-		return err
+		return bw.Flush()
 	})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return st, fmt.Errorf("rescore %s: %w", in, err)
 	}

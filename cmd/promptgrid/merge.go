@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/promptgrid/promptgrid/journal"
 	"github.com/promptgrid/promptgrid/runner"
 )
 
@@ -49,6 +50,13 @@ func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
 	if err := o.report.validate(); err != nil {
 		return err
 	}
+	// The merged directory is held like a run's: no second merge or run
+	// writes into it at the same time.
+	rd, err := journal.LockRun(o.out)
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("--out: %w", err))
+	}
+	defer rd.Close()
 	m, err := runner.Merge(o.dirs, o.out, newRunID(time.Now()))
 	if err != nil {
 		return withCode(exitInput, err)

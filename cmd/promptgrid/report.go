@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/promptgrid/promptgrid/eval"
@@ -80,6 +81,15 @@ func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
 		}
 		return o.report.finish(ctx, s, o.runDir)
 	}
+	// Re-scoring writes into the run directory: it holds the lock.
+	if _, err := os.Stat(o.runDir); err != nil {
+		return withCode(exitInput, fmt.Errorf("--rescore: %w", err))
+	}
+	rd, err := journal.LockRun(o.runDir)
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("--rescore: %w", err))
+	}
+	defer rd.Close()
 	meta, err := journal.ReadMeta(o.runDir)
 	if err != nil && o.suitePath == "" {
 		return withCode(exitInput, fmt.Errorf("--rescore needs the run's suite: %w (or pass --suite)", err))

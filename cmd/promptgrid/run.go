@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -55,6 +56,8 @@ type runOptions struct {
 	changed map[string]string
 	// set reports whether a flag was given on the command line.
 	set func(name string) bool
+	// restore sets a flag as if it had been given (a resumed run's own).
+	restore func(name, value string) error
 }
 
 func newRunCmd(s *streams) *cobra.Command {
@@ -80,6 +83,7 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 			o.changed = map[string]string{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { o.changed[f.Name] = f.Value.String() })
 			o.set = func(name string) bool { return cmd.Flags().Changed(name) }
+			o.restore = func(name, value string) error { return cmd.Flags().Set(name, value) }
 			return runRun(cmd.Context(), s, o)
 		},
 	}
@@ -116,17 +120,24 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		return err
 	}
 	var prev *journal.Meta
+	var rd *journal.RunDir
+	var resumeChanges map[string]string
+	var err error
 	if o.resume != "" {
-		m, err := journal.ReadMeta(o.resume)
+		// The lock is taken first: a second resume of the same directory
+		// fails here, before it reads or pays for anything.
+		d, m, err := journal.OpenRun(o.resume)
 		if err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
+		rd = d
+		defer rd.Close()
 		prev = m
 		if o.suitePath == "" {
 			o.suitePath = m.SuitePath
 		}
-		if !o.set("filter") {
-			o.filter = m.Flags["filter"]
+		if resumeChanges, err = o.restoreFlags(m.Flags); err != nil {
+			return err
 		}
 		if !o.set("shard") && m.Shard != "" {
 			o.shard = m.Shard
@@ -169,6 +180,11 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		}
 	}
 
+	if !o.sim {
+		if err := checkEndpoint(o.endpoint); err != nil {
+			return err
+		}
+	}
 	// Credentials: the simulator, or the user's key (never printed or stored).
 	apiKey, endpoint := s.Getenv("RUNWARE_API_KEY"), o.endpoint
 	if o.sim {
@@ -203,6 +219,13 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	if prev != nil {
 		dir = o.resume
 		meta.RunID, meta.Started, meta.Flags = prev.RunID, prev.Started, prev.Flags
+		if meta.Flags == nil {
+			meta.Flags = map[string]string{}
+		}
+		for k, v := range resumeChanges {
+			meta.Flags[k] = v
+		}
+		meta.Resumes = append(prev.Resumes, journal.Resume{At: time.Now().UTC(), Changed: resumeChanges})
 		state, err := runner.ReadState(filepath.Join(dir, journal.JournalFile))
 		if err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
@@ -220,20 +243,23 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		if dir == "" {
 			dir = filepath.Join("runs", meta.RunID)
 		}
-		// A fresh run never appends to another run's journal: that would mix
-		// two run ids and pay for every trial again.
-		if _, err := os.Stat(filepath.Join(dir, journal.JournalFile)); err == nil {
-			return withCode(exitInput, fmt.Errorf("--out %s already holds a run's journal: continue it with --resume %s, or choose another --out", dir, dir))
-		}
 	}
 	cfg.RunID = meta.RunID
 	meta.StopReason = journal.StopRunning
-	w, err := journal.Create(dir)
-	if err != nil {
+	if rd == nil {
+		// A fresh run never appends to another run's journal (CreateRun
+		// refuses): that would mix two run ids and pay for every trial again.
+		d, err := journal.CreateRun(dir, meta)
+		if err != nil {
+			return withCode(exitInput, fmt.Errorf("--out: %w", err))
+		}
+		rd = d
+		defer rd.Close()
+	} else if err := rd.WriteMeta(meta); err != nil {
 		return withCode(exitInput, err)
 	}
-	if err := journal.WriteMeta(dir, meta); err != nil {
-		w.Close()
+	w, err := rd.Journal()
+	if err != nil {
 		return withCode(exitInput, err)
 	}
 	cfg.Journal = w
@@ -263,7 +289,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	if runErr != nil {
 		meta.StopReason, meta.StopDetail = journal.StopInterrupted, runErr.Error()
 	}
-	if err := journal.WriteMeta(dir, meta); err != nil && runErr == nil {
+	if err := rd.WriteMeta(meta); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil {
@@ -355,4 +381,17 @@ func newRunID(now time.Time) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// checkEndpoint refuses an --endpoint that no request could reach (a
+// mistyped scheme, no host) before anything is sent.
+func checkEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		err = errors.New("no request could reach it")
+	}
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("--endpoint %q: %w; want an http:// or https:// URL with a host, e.g. %s", endpoint, err, runware.DefaultEndpoint))
+	}
+	return nil
 }
