@@ -31,6 +31,10 @@ type Options struct {
 	// (default 2000).
 	MaxFailures int
 	FailureText int
+	// ErrorsAsFailures counts samples that got no answer (an error or a
+	// timeout) as failing; by default they are left out of pass rates and
+	// counted in the error rate instead (quality apart from availability).
+	ErrorsAsFailures bool
 }
 
 // Latency quantiles reported for every timing, and token quantiles.
@@ -498,9 +502,16 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 	}
 	sort.Strings(ids)
 	counts := make([]CaseCount, 0, len(ids))
+	errs := make([]CaseCount, 0, len(ids))
 	for _, id := range ids {
 		cs := c.cases[id]
-		counts = append(counts, CaseCount{Pass: cs.m.passed, N: cs.m.samples})
+		answered := cs.m.samples - cs.m.errored
+		if opts.ErrorsAsFailures {
+			answered = cs.m.samples
+		}
+		out.Answered += cs.m.samples - cs.m.errored
+		counts = append(counts, CaseCount{Pass: cs.m.passed, N: answered})
+		errs = append(errs, CaseCount{Pass: cs.m.errored, N: cs.m.samples})
 		rule := eval.PassRule{}
 		if opts.Rule != nil {
 			rule = opts.Rule(id)
@@ -515,6 +526,8 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 	}
 	r, lo, hi := ClusteredPassRate(counts)
 	out.PassRate = Interval{Num(r), Num(lo), Num(hi)}
+	er, elo, ehi := ClusteredPassRate(errs)
+	out.ErrorRate = Interval{Num(er), Num(elo), Num(ehi)}
 	out.PassAtK = kRates(counts, ks)
 	var share float64
 	for _, fc := range from {

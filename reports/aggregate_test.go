@@ -99,9 +99,22 @@ func TestAggregateDetails(t *testing.T) {
 	if s.Total.Samples != 36 || s.Total.Cases != 3 {
 		t.Errorf("total: %d samples %d cases, want 36 and 3", s.Total.Samples, s.Total.Cases)
 	}
-	// france pooled 10/12, japan 11/12, weird 2/12.
-	if !approx(s.Total.PassRate.Value, (10.0/12+11.0/12+2.0/12)/3) {
+	// france pooled 10/12, japan 11 of its 11 answered (its twelfth sample
+	// timed out: availability, not quality), weird 2/12.
+	if !approx(s.Total.PassRate.Value, (10.0/12+11.0/11+2.0/12)/3) {
 		t.Errorf("total pass rate = %v", s.Total.PassRate.Value)
+	}
+	// The timeout is in the error rate instead: japan 1/12, others 0.
+	if !approx(s.Total.ErrorRate.Value, 1.0/36) || s.Total.Answered != 35 || !(s.Total.ErrorRate.Hi > 1.0/36) {
+		t.Errorf("total error rate = %v, answered %d; want 1/36 with an interval, 35", s.Total.ErrorRate, s.Total.Answered)
+	}
+	// A suite that opts into counting errors as failures gets the old rate.
+	a := NewAggregator(Options{ErrorsAsFailures: true})
+	for _, r := range fixtureRecords() {
+		a.Add(r)
+	}
+	if got := a.Close().Total.PassRate.Value; !approx(got, (10.0/12+11.0/12+2.0/12)/3) {
+		t.Errorf("ErrorsAsFailures: total pass rate = %v, want %v", got, (10.0/12+11.0/12+2.0/12)/3)
 	}
 	var weird *Case
 	for _, c := range none.PerCase {

@@ -80,8 +80,10 @@ type CellDiff struct {
 	MinP        Num  `json:"minP"`
 	TooFewCases bool `json:"tooFewCases"`
 	// MDE is the smallest pass-rate difference this many cases detect with
-	// 80% power at the 5% level, given the spread of the differences; null
-	// when TooFewCases or ZeroSpread (no spread to base it on).
+	// 80% power: the margin plus the effect detected at level 0.05/cells
+	// (Holm's first step, Bonferroni), given the spread of the differences,
+	// or, when the spread is zero, the largest spread the design allows;
+	// null when TooFewCases.
 	MDE Num `json:"mde"`
 	// Latency is the geometric-mean ratio head/base of paired E2E
 	// latencies, with its 95% interval; LatencyPairs counts the pairs.
@@ -97,6 +99,8 @@ type CellDiff struct {
 	CostDiff  Num    `json:"costDiff"`
 	CostPairs int    `json:"costPairs"`
 	Verdict   string `json:"verdict"`
+	// sd is the spread of the per-case differences the MDE is based on.
+	sd float64
 }
 
 // pairSample is what a comparison keeps of a base sample until its head
@@ -242,6 +246,10 @@ func (c *Comparer) Close() *Comparison {
 		d := out.Cells[i]
 		d.PHolm = Num(p)
 		d.Verdict = verdict(d, c.margin)
+		d.MDE = nan
+		if !d.TooFewCases {
+			d.MDE = Num(marginMDE(d.sd, d.Cases, c.margin, len(out.Cells)))
+		}
 		if d.Verdict == VerdictWorse {
 			out.Regressions++
 		}
@@ -312,11 +320,14 @@ func (cp *cellPairs) diff() *CellDiff {
 		d.Test = "sign-flip"
 		d.P = Num(SignFlipPValue(diffs))
 	}
+	d.Diff = agreeWithTest(d.Diff, float64(d.P))
 	d.MinP = Num(MinAttainableP(len(diffs)))
 	d.TooFewCases = !(float64(d.MinP) < Alpha)
-	d.MDE = nan
-	if !d.TooFewCases && !d.ZeroSpread {
-		d.MDE = Num(MinDetectableEffect(sd, len(diffs)))
+	// The spread the MDE is based on: the observed one, or, when it is zero,
+	// the largest the design allows (two rates of n̄ samples at ½ each).
+	d.sd = sd
+	if d.ZeroSpread || math.IsNaN(sd) {
+		d.sd = math.Sqrt(0.5 * m / float64(cp.pairs))
 	}
 	d.Latency = Interval{nan, nan, nan}
 	d.LatencyPairs = len(cp.baseLat)
@@ -338,4 +349,30 @@ func Compare(basePath, headPath string, margin float64) (*Comparison, error) {
 		return nil, err
 	}
 	return c.Close(), nil
+}
+
+// agreeWithTest widens a difference's interval to include 0 when the exact
+// test's p-value is not below Alpha: a t interval on discrete differences
+// (-1, 0, +1) can exclude 0 where the exact test finds nothing (3 of 3
+// cases flipping has p = 0.25), and an interval must not claim more than the
+// test decides.
+func agreeWithTest(iv Interval, p float64) Interval {
+	if !iv.Lo.Defined() || !(p >= Alpha) {
+		return iv
+	}
+	iv.Lo, iv.Hi = min(iv.Lo, 0), max(iv.Hi, 0)
+	return iv
+}
+
+// marginMDE is the minimum detectable effect of a cell's verdict: a
+// regression must clear the margin, and its p-value Holm's strictest level
+// Alpha/cells, so the effect needed is margin + (t_{1-Alpha/(2·cells)} +
+// t_{0.80})·sd/√cases on cases-1 degrees of freedom.
+func marginMDE(sd float64, cases int, margin float64, cells int) float64 {
+	if cases < 2 || !(sd >= 0) || cells < 1 {
+		return math.NaN()
+	}
+	df := float64(cases - 1)
+	a := Alpha / float64(cells)
+	return margin + (StudentTQuantile(1-a/2, df)+StudentTQuantile(0.80, df))*sd/math.Sqrt(float64(cases))
 }

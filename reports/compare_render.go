@@ -66,14 +66,15 @@ func fmtCostDiff(v Num) string {
 	return "+" + fmtUSD(v)
 }
 
-// fmtCellMDE says why a cell has no minimum detectable effect: too few
-// cases for the test to reach significance, or no spread to base it on.
+// fmtCellMDE says why a cell has no minimum detectable effect (too few
+// cases for the test to reach significance), and marks one based on the
+// design's largest spread because the observed spread is zero.
 func fmtCellMDE(d *CellDiff) string {
 	switch {
 	case d.TooFewCases:
 		return nTooSmall
 	case d.ZeroSpread:
-		return "no spread"
+		return fmtMDE(d.MDE) + " (design)"
 	}
 	return fmtMDE(d.MDE)
 }

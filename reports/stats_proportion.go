@@ -28,30 +28,32 @@ type CaseCount struct{ Pass, N int }
 // ClusteredPassRate returns the pass rate of a cell with the case as the unit, and its 95%
 // interval clustered by case.
 //
-// The rate is the mean over cases of p_i = Pass_i/N_i. The interval is a Wilson interval for
-// that rate with an effective sample size n_eff = rate·(1-rate)/v, where
-// v = Σ(p_i - rate)²/C² is the cluster-robust (sandwich) variance of the mean of the p_i over
-// the C cases. v captures both the spread of true pass rates between cases and the sampling
-// noise within them, so repeated samples of a case only narrow the interval as far as they
-// actually disagree with each other.
+// The rate is the mean over the C cases of p_i = Pass_i/N_i. Its variance is estimated over
+// cases with the small-sample correction C/(C-1): v = Σ(p_i - rate)²/(C(C-1)), i.e. s²/C.
+// v captures both the spread of true pass rates between cases and the sampling noise within
+// them, so repeated samples of a case only narrow the interval as far as they disagree.
+// The interval is a Wilson interval for the rate with the effective sample size
+// n_eff = rate·(1-rate)/v and, in place of z, the Student t quantile with C-1 degrees of
+// freedom (the variance is estimated from C cases; with 5 cases z understates the width).
 //
-// n_eff is then kept within [C, C²/Σ(1/N_i)]: the lower end is the design in which every
-// case's samples are perfectly correlated (one informative draw per case; v can never exceed
-// rate·(1-rate)/C, so this bound only guards rounding), the upper end is the design in which
-// all samples are independent Bernoulli draws (design effect 1; with equal N_i it is the total
-// number of samples). The upper bound stops the interval collapsing when, by chance, every
-// case shows the same p_i, and it is also what is used when the rate is 0 or 1 (v = 0 and
-// rate·(1-rate) = 0); there the lower bound C applies instead, the conservative choice. With
-// one sample per case both bounds equal C and the result is exactly Wilson(ΣPass, C, Z95).
-// Using Wilson rather than a t interval keeps the bounds inside [0, 1] and well behaved near
-// 0 and 1.
+// n_eff is capped at the total number of samples (the design in which every sample is an
+// independent draw) and is never below C-1 (which the spread of values in [0, 1] cannot go
+// below anyway). When the spread says nothing (every case shows the same p_i, or the rate is
+// 0 or 1, so v = 0) n_eff is C: the Wilson interval of C independent cases, each counted
+// once. Using the pooled count of samples there instead (the independence cap) would cover
+// only 0.67 of the time with 5 cases of 10 samples whose cases either always pass or always
+// fail, since then all 5 pass a third of the time. Wilson rather than a t interval on the mean keeps the bounds inside [0, 1] and
+// well behaved near 0 and 1. With one case the t quantile is undefined and z is used.
+//
+// Measured coverage (TestClusteredPassRateCoverage, docs/metrics.md) is at least 0.93 for 5
+// to 100 cases, 1 to 10 samples per case and per-case rates from equal to widely spread.
 //
 // Cases with N = 0 carry no information and are skipped. It returns NaNs when no case has a
 // sample or any count is invalid (Pass < 0, N < 0 or Pass > N).
 func ClusteredPassRate(cases []CaseCount) (rate, lo, hi float64) {
 	undef := math.NaN()
-	var sum, invN float64
-	c := 0
+	var sum float64
+	c, total := 0, 0
 	for _, cc := range cases {
 		if cc.N < 0 || cc.Pass < 0 || cc.Pass > cc.N {
 			return undef, undef, undef
@@ -60,8 +62,8 @@ func ClusteredPassRate(cases []CaseCount) (rate, lo, hi float64) {
 			continue
 		}
 		c++
+		total += cc.N
 		sum += float64(cc.Pass) / float64(cc.N)
-		invN += 1 / float64(cc.N)
 	}
 	if c == 0 {
 		return undef, undef, undef
@@ -76,17 +78,19 @@ func ClusteredPassRate(cases []CaseCount) (rate, lo, hi float64) {
 		d := float64(cc.Pass)/float64(cc.N) - rate
 		ss += d * d
 	}
-	minEff, maxEff := cf, cf*cf/invN
-	nEff := minEff
-	if pq := rate * (1 - rate); pq > 0 {
-		if v := ss / (cf * cf); v > 0 {
+	crit := Z95
+	if c > 1 {
+		crit = StudentTQuantile(0.975, cf-1)
+	}
+	minEff, maxEff := math.Max(1, cf-1), float64(total)
+	nEff := cf
+	if pq := rate * (1 - rate); pq > 0 && c > 1 {
+		if v := ss / (cf * (cf - 1)); v > 1e-15 {
 			nEff = pq / v
-		} else {
-			nEff = maxEff
 		}
 	}
 	nEff = math.Min(math.Max(nEff, minEff), maxEff)
-	lo, hi = wilsonInterval(rate, nEff, Z95)
+	lo, hi = wilsonInterval(rate, nEff, crit)
 	return rate, lo, hi
 }
 

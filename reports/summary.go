@@ -84,8 +84,16 @@ type Cell struct {
 	Errored int `json:"errored"`
 	// CasesPassed counts the cases that pass by their pass rule.
 	CasesPassed int `json:"casesPassed"`
+	// Answered counts the samples that got an answer (no error).
+	Answered int `json:"answered"`
+	// ErrorRate is the mean over cases of each case's share of samples that
+	// got no answer (error or timeout), with a 95% interval clustered by
+	// case: availability, apart from quality.
+	ErrorRate Interval `json:"errorRate"`
 	// PassRate is the mean over cases of each case's share of passing
-	// samples, with a 95% interval clustered by case.
+	// samples among its answered ones (all samples with
+	// Options.ErrorsAsFailures), with a 95% interval clustered by case;
+	// cases without an answer are left out.
 	PassRate Interval `json:"passRate"`
 	PassAtK  []KRate  `json:"passAtK"`
 
