@@ -35,6 +35,15 @@ type Options struct {
 	// timeout) as failing; by default they are left out of pass rates and
 	// counted in the error rate instead (quality apart from availability).
 	ErrorsAsFailures bool
+	// FailOnAvailability makes a comparison's decision fail when a cell's
+	// error rate rose (availability verdict worse), not only on a quality
+	// regression (compare --fail-on-availability).
+	FailOnAvailability bool
+	// MaxErrorRate gates a single report: a cell whose error rate (the
+	// point estimate, Cell.ErrorRate) exceeds it is marked
+	// OverMaxErrorRate and listed by Summary.ErrorRateFailures. 0 means no
+	// gate; bound: 0 to 1.
+	MaxErrorRate float64
 }
 
 // Latency quantiles reported for every timing, and token quantiles.
@@ -209,6 +218,7 @@ func (a *Aggregator) Close() *Summary {
 		s.Cells = append(s.Cells, c.summary(&a.opts, s.Ks, true, []*cellAcc{c}))
 	}
 	s.Total = a.total.summary(&a.opts, s.Ks, false, accs)
+	s.Warnings = truncationWarnings(s.Cells)
 	return s
 }
 
@@ -238,6 +248,7 @@ type metricsAcc struct {
 	errors                                    map[string]int
 	judgeCost                                 float64
 	judgeTokens, judgeCalls, judgeCached      int
+	trunc                                     truncAcc
 }
 
 // values are the per-sample timings (ms) and token counts behind the
@@ -306,6 +317,7 @@ func (m *metricsAcc) add(r *journal.Record) {
 	if m.vals != nil {
 		m.vals.add(r)
 	}
+	m.trunc.add(r)
 	switch {
 	case r.Cost != nil && r.CostEstimated:
 		m.estimated += *r.Cost
@@ -528,6 +540,8 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 	out.PassRate = Interval{Num(r), Num(lo), Num(hi)}
 	er, elo, ehi := ClusteredPassRate(errs)
 	out.ErrorRate = Interval{Num(er), Num(elo), Num(ehi)}
+	out.OverMaxErrorRate = opts.MaxErrorRate > 0 && er > opts.MaxErrorRate
+	out.Truncation = c.m.trunc.summary(out.Answered)
 	out.PassAtK = kRates(counts, ks)
 	var share float64
 	for _, fc := range from {

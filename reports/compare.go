@@ -40,7 +40,23 @@ type Comparison struct {
 	HeadOnly int `json:"headOnly"`
 	// Regressions counts cells whose verdict is worse.
 	Regressions int `json:"regressions"`
+	// AvailabilityChanges counts cells whose Availability verdict is worse
+	// (their error rate rose).
+	AvailabilityChanges int `json:"availabilityChanges"`
+	// FailOnAvailability is Options.FailOnAvailability: whether an
+	// availability change sets the decision, besides a quality regression.
+	FailOnAvailability bool `json:"failOnAvailability"`
+	// Decision is the exit-code decision: DecisionFail when a cell regressed
+	// in quality, or in availability with FailOnAvailability; else
+	// DecisionPass.
+	Decision string `json:"decision"`
 }
+
+// Decisions of a comparison (Comparison.Decision).
+const (
+	DecisionPass = "pass"
+	DecisionFail = "fail"
+)
 
 // RunRef identifies a compared run.
 type RunRef struct {
@@ -52,7 +68,9 @@ type RunRef struct {
 // CellDiff compares one cell of the two runs on their paired samples.
 type CellDiff struct {
 	Label string `json:"label"`
-	// Cases and Pairs count the paired cases and samples.
+	// Cases and Pairs count the paired cases and samples the pass rates
+	// are over: pairs answered in both runs (every pair with
+	// Options.ErrorsAsFailures), so that an outage is not a quality change.
 	Cases    int `json:"cases"`
 	Pairs    int `json:"pairs"`
 	BaseRate Num `json:"baseRate"`
@@ -99,6 +117,9 @@ type CellDiff struct {
 	CostDiff  Num    `json:"costDiff"`
 	CostPairs int    `json:"costPairs"`
 	Verdict   string `json:"verdict"`
+	// Availability compares the error rates (samples without an answer) on
+	// every paired sample, answered or not: see AvailabilityDiff.
+	Availability AvailabilityDiff `json:"availability"`
 	// sd is the spread of the per-case differences the MDE is based on.
 	sd float64
 }
@@ -106,16 +127,16 @@ type CellDiff struct {
 // pairSample is what a comparison keeps of a base sample until its head
 // partner arrives.
 type pairSample struct {
-	pass bool
-	e2e  float64
-	cost float64
+	pass     bool
+	answered bool
+	e2e      float64
+	cost     float64
 }
 
-// caseTally counts a case's paired outcomes within a cell.
+// caseTally counts a case's paired outcomes within a cell: q the quality
+// pairs (pass), e every pair (errored).
 type caseTally struct {
-	n, basePass, headPass int
-	// bOnly and cOnly are discordant pairs (for McNemar).
-	bOnly, cOnly int
+	q, e pairedCase
 }
 
 type cellPairs struct {
@@ -133,6 +154,7 @@ type cellPairs struct {
 // (variant and grid values), seed, replicate and result index.
 type Comparer struct {
 	margin     float64
+	opts       Options
 	base       map[string]pairSample
 	cells      map[string]*cellPairs
 	headOnly   int
@@ -146,7 +168,15 @@ type Comparer struct {
 // NewComparer returns a comparer with the given practical margin (a
 // fraction, e.g. 0.05).
 func NewComparer(margin float64) *Comparer {
-	return &Comparer{margin: margin, base: map[string]pairSample{}, cells: map[string]*cellPairs{}, matchedKey: map[string]bool{}}
+	return NewComparerWith(margin, Options{})
+}
+
+// NewComparerWith returns a comparer with the given practical margin and
+// options: ErrorsAsFailures counts a sample without an answer as failing in
+// the pass rates, and FailOnAvailability lets an availability change set
+// the decision.
+func NewComparerWith(margin float64, opts Options) *Comparer {
+	return &Comparer{margin: margin, opts: opts, base: map[string]pairSample{}, cells: map[string]*cellPairs{}, matchedKey: map[string]bool{}}
 }
 
 func pairKey(r *journal.Record) string {
@@ -155,7 +185,7 @@ func pairKey(r *journal.Record) string {
 }
 
 func sampleOf(r *journal.Record) pairSample {
-	s := pairSample{pass: r.Pass, e2e: math.NaN(), cost: math.NaN()}
+	s := pairSample{pass: r.Pass && r.Error == nil, answered: r.Error == nil, e2e: math.NaN(), cost: math.NaN()}
 	if r.Error == nil && r.Timings.E2E != nil {
 		s.e2e = *r.Timings.E2E
 	}
@@ -200,19 +230,10 @@ func (c *Comparer) AddHead(r *journal.Record) {
 		ct = &caseTally{}
 		cp.cases[r.CaseID] = ct
 	}
-	ct.n++
-	cp.pairs++
-	if b.pass {
-		ct.basePass++
-	}
-	if h.pass {
-		ct.headPass++
-	}
-	switch {
-	case b.pass && !h.pass:
-		ct.bOnly++
-	case !b.pass && h.pass:
-		ct.cOnly++
+	ct.e.add(!b.answered, !h.answered)
+	if (b.answered && h.answered) || c.opts.ErrorsAsFailures {
+		ct.q.add(b.pass, h.pass)
+		cp.pairs++
 	}
 	if b.e2e > 0 && h.e2e > 0 {
 		cp.baseLat = append(cp.baseLat, b.e2e)
@@ -228,7 +249,8 @@ func (c *Comparer) AddHead(r *journal.Record) {
 // Close computes the comparison.
 func (c *Comparer) Close() *Comparison {
 	out := &Comparison{Schema: CompareSchemaID, Base: c.baseRef, Head: c.headRef, Margin: c.margin,
-		HeadOnly: c.headOnly, BaseOnly: len(c.base) - len(c.matchedKey), Cells: []*CellDiff{}}
+		HeadOnly: c.headOnly, BaseOnly: len(c.base) - len(c.matchedKey), Cells: []*CellDiff{},
+		FailOnAvailability: c.opts.FailOnAvailability}
 	cps := make([]*cellPairs, 0, len(c.cells))
 	for _, cp := range c.cells {
 		cps = append(cps, cp)
@@ -253,6 +275,11 @@ func (c *Comparer) Close() *Comparison {
 		if d.Verdict == VerdictWorse {
 			out.Regressions++
 		}
+	}
+	out.AvailabilityChanges = availabilityVerdicts(out.Cells)
+	out.Decision = DecisionPass
+	if out.Regressions > 0 || (out.FailOnAvailability && out.AvailabilityChanges > 0) {
+		out.Decision = DecisionFail
 	}
 	return out
 }
@@ -284,49 +311,24 @@ func (cp *cellPairs) diff() *CellDiff {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	diffs := make([]float64, 0, len(ids))
-	var baseSum, headSum float64
-	single := true
+	qs := make([]pairedCase, 0, len(ids))
+	es := make([]pairedCase, 0, len(ids))
 	for _, id := range ids {
-		ct := cp.cases[id]
-		br, hr := float64(ct.basePass)/float64(ct.n), float64(ct.headPass)/float64(ct.n)
-		baseSum += br
-		headSum += hr
-		diffs = append(diffs, hr-br)
-		d.BaseOnlyPass += ct.bOnly
-		d.HeadOnlyPass += ct.cOnly
-		if ct.n != 1 {
-			single = false
-		}
+		qs = append(qs, cp.cases[id].q)
+		es = append(es, cp.cases[id].e)
 	}
-	m := float64(len(ids))
-	d.BaseRate, d.HeadRate = Num(baseSum/m), Num(headSum/m)
-	mean, lo, hi, _ := PairedMeanCI(diffs, 1-Alpha)
-	sd := math.NaN()
-	if len(diffs) >= 2 {
-		_, sd = meanAndSD(diffs)
-	}
-	// Equal differences (up to rounding of rates like 1/3) have sd 0 and
-	// a t interval of zero width: replace it by the exact bound.
-	if sd <= 1e-12 {
-		d.ZeroSpread = true
-		lo, hi, _ = ConstantSampleCI(mean, len(diffs), -1, 1, 1-Alpha)
-	}
-	d.Diff = Interval{Num(mean), Num(lo), Num(hi)}
-	if single {
-		d.Test = "mcnemar"
-		d.P = Num(McNemarExact(d.BaseOnlyPass, d.HeadOnlyPass))
-	} else {
-		d.Test = "sign-flip"
-		d.P = Num(SignFlipPValue(diffs))
-	}
-	d.Diff = agreeWithTest(d.Diff, float64(d.P))
+	q := pairedStats(qs)
+	d.Availability = newAvailability(pairedStats(es))
+	d.Cases, d.BaseRate, d.HeadRate = q.cases, Num(q.baseRate), Num(q.headRate)
+	d.Diff, d.ZeroSpread, d.Test, d.P = q.diff, q.zeroSpread, q.test, Num(q.p)
+	d.BaseOnlyPass, d.HeadOnlyPass = q.bOnly, q.cOnly
+	diffs, sd, m := q.diffs, q.sd, float64(q.cases)
 	d.MinP = Num(MinAttainableP(len(diffs)))
-	d.TooFewCases = !(float64(d.MinP) < Alpha)
+	d.TooFewCases = !(float64(d.MinP) < Alpha) || len(diffs) == 0
 	// The spread the MDE is based on: the observed one, or, when it is zero,
 	// the largest the design allows (two rates of n̄ samples at ½ each).
 	d.sd = sd
-	if d.ZeroSpread || math.IsNaN(sd) {
+	if (d.ZeroSpread || math.IsNaN(sd)) && cp.pairs > 0 {
 		d.sd = math.Sqrt(0.5 * m / float64(cp.pairs))
 	}
 	d.Latency = Interval{nan, nan, nan}
@@ -341,7 +343,12 @@ func (cp *cellPairs) diff() *CellDiff {
 // Compare pairs the samples of the journals at basePath and headPath (the
 // last line of each sample) and compares them cell by cell.
 func Compare(basePath, headPath string, margin float64) (*Comparison, error) {
-	c := NewComparer(margin)
+	return CompareWith(basePath, headPath, margin, Options{})
+}
+
+// CompareWith is Compare with options (see NewComparerWith).
+func CompareWith(basePath, headPath string, margin float64, opts Options) (*Comparison, error) {
+	c := NewComparerWith(margin, opts)
 	if _, err := ReadLatest(basePath, func(r *journal.Record) error { c.AddBase(r); return nil }); err != nil {
 		return nil, err
 	}

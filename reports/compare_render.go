@@ -9,7 +9,7 @@ import (
 )
 
 var compareHeader = []string{"Cell", "Cases", "Base", "Head", "Δ pass rate [95% CI]", "p (Holm)", "test", "MDE",
-	"E2E ratio [95% CI]", "Cost Δ", "Verdict"}
+	"E2E ratio [95% CI]", "Cost Δ", "Verdict", "Δ error rate [95% CI]", "Availability"}
 
 // fmtPoints formats a difference of rates in percentage points.
 func fmtPoints(v Num) string {
@@ -91,7 +91,8 @@ func fmtCellDiff(d *CellDiff) string {
 
 func compareRow(d *CellDiff) []string {
 	return []string{d.Label, strconv.Itoa(d.Cases), fmtPct(d.BaseRate), fmtPct(d.HeadRate), fmtCellDiff(d),
-		fmtP(d.PHolm), d.Test, fmtCellMDE(d), fmtRatio(d.Latency), fmtCostDiff(d.CostDiff), d.Verdict}
+		fmtP(d.PHolm), d.Test, fmtCellMDE(d), fmtRatio(d.Latency), fmtCostDiff(d.CostDiff), d.Verdict,
+		fmtDiff(d.Availability.Diff), d.Availability.Verdict}
 }
 
 // casesNeeded is the smallest number of cases whose MinAttainableP is below
@@ -133,6 +134,12 @@ func compareNote(c *Comparison) string {
 	}
 	s := fmt.Sprintf("Head %s vs base %s. Paired by case, cell, seed and result index; worse = the whole 95%% interval lies below %s and Holm-adjusted p < %.2f.",
 		c.Head.RunID, c.Base.RunID, below, Alpha)
+	s += " Pass rates are over samples answered in both runs; the error rate (no answer: error or timeout) is compared apart, on every pair, worse = its interval lies above zero and Holm p < 0.05."
+	if c.FailOnAvailability {
+		s += " Decision: " + c.Decision + " (quality regressions and availability changes set it)."
+	} else {
+		s += " Decision: " + c.Decision + " (quality regressions set it; availability changes are reported only)."
+	}
 	if c.BaseOnly > 0 || c.HeadOnly > 0 {
 		s += fmt.Sprintf(" Unpaired samples left out: %d only in base, %d only in head.", c.BaseOnly, c.HeadOnly)
 	}
@@ -171,9 +178,12 @@ func CompareMarkdown(c *Comparison) Renderer {
 		if c.Regressions > 0 {
 			verdict = fmt.Sprintf("**%d regressed cell(s)**", c.Regressions)
 		}
+		if c.AvailabilityChanges > 0 {
+			verdict += fmt.Sprintf(", %d cell(s) with more errors", c.AvailabilityChanges)
+		}
 		fmt.Fprintf(bw, "### promptgrid compare: %s\n\n", verdict)
 		mdRow(bw, compareHeader)
-		mdRawRow(bw, []string{"---", "--:", "--:", "--:", "---", "--:", "---", "--:", "---", "--:", "---"})
+		mdRawRow(bw, []string{"---", "--:", "--:", "--:", "---", "--:", "---", "--:", "---", "--:", "---", "---", "---"})
 		for _, d := range c.Cells {
 			mdRow(bw, compareRow(d))
 		}

@@ -53,6 +53,7 @@ func CellsCSV(s *Summary) Renderer {
 		}
 		head = append(head, "cost_total", "cost_reported", "cost_estimated", "cost_per_sample", "cost_per_passing",
 			"cost_missing_n", "errors", "retries", "cached", "distinct_share",
+			"finish_length", "finish_length_share", "empty_text", "empty_text_share", "thinking_exhausted",
 			"judge_calls", "judge_cached", "judge_tokens", "judge_cost")
 		if err := cw.Write(head); err != nil {
 			return err
@@ -97,7 +98,10 @@ func CellsCSV(s *Summary) Renderer {
 			}
 			row = append(row, csvNum(c.Cost.Total), csvNum(c.Cost.Reported), csvNum(c.Cost.Estimated), csvNum(c.Cost.PerSample),
 				csvNum(c.Cost.PerPassing), strconv.Itoa(c.Cost.MissingN), errs, strconv.Itoa(c.Retries), strconv.Itoa(c.Cached),
-				csvNum(c.DistinctShare), strconv.Itoa(c.Judge.Calls), strconv.Itoa(c.Judge.Cached),
+				csvNum(c.DistinctShare),
+				strconv.Itoa(c.Truncation.Length), csvNum(c.Truncation.LengthShare), strconv.Itoa(c.Truncation.Empty),
+				csvNum(c.Truncation.EmptyShare), strconv.Itoa(c.Truncation.ThinkingExhausted),
+				strconv.Itoa(c.Judge.Calls), strconv.Itoa(c.Judge.Cached),
 				strconv.Itoa(c.Judge.Tokens), csvNum(c.Judge.Cost))
 			if err := cw.Write(row); err != nil {
 				return err

@@ -62,7 +62,8 @@ var fixtureStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // fixtureRecords is a small run with every feature reports show: three
 // cells over thinkingLevel, three cases, two seeds, numberResults 2, a
 // timeout, a retried sample, a cached one, an estimated cost, identical
-// results, and model text with `|`, newlines and control characters.
+// results, model text with `|`, newlines and control characters, and in
+// the "high" cell two answers cut at maxTokens, one of them empty.
 func fixtureRecords() []*journal.Record {
 	levels := []string{"none", "low", "high"}
 	cases := []string{"france", "japan", "weird"}
@@ -127,6 +128,18 @@ func fixtureRecords() []*journal.Record {
 		}
 		if r.Cell == "settings.thinkingLevel=none" && r.CaseID == "japan" && r.Seed == 2 {
 			r.Cached = true
+		}
+		if r.Error == nil {
+			r.FinishReason = "stop"
+		}
+		// In the "high" cell, thinking uses up maxTokens: one answer is cut
+		// (finishReason length) and one is left empty as well.
+		if r.Cell == "settings.thinkingLevel=high" && r.CaseID == "weird" && r.ResultIndex == 1 {
+			r.FinishReason = FinishLength
+			if r.Seed == 1 {
+				r.Text = ""
+				r.Checks = []eval.Outcome{{Check: `contains "Paris"`, Reason: `expected to contain "Paris"; got ""`}}
+			}
 		}
 	}
 	return recs

@@ -28,7 +28,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 func HTML(s *Summary) Renderer {
 	return func(w io.Writer) error {
 		v := htmlView{Title: s.Suite, RunID: s.RunID, SuiteHash: s.SuiteHash, Header: tableHeader(s),
-			Superseded: s.Superseded, Incomplete: s.Incomplete}
+			Superseded: s.Superseded, Incomplete: s.Incomplete, Warnings: s.Warnings}
 		if v.Title == "" {
 			v.Title = "run"
 		}
@@ -87,6 +87,8 @@ type htmlView struct {
 	Cost                    scatterChart
 	Failures                []htmlFailure
 	Superseded, Incomplete  int
+	// Warnings are the summary's warning lines, shown under the table.
+	Warnings []string
 }
 
 type htmlFailure struct {

@@ -60,7 +60,12 @@ func JUnit(s *Summary) Renderer {
 			js := junitSuite{Name: xmlSafe(c.Label), Properties: []junitProperty{
 				{Name: "runId", Value: xmlSafe(s.RunID)}, {Name: "suiteHash", Value: xmlSafe(s.SuiteHash)},
 				{Name: "passRate", Value: fmtRate(c.PassRate)},
+				{Name: "finishLengthShare", Value: fmtPct(c.Truncation.LengthShare)},
+				{Name: "emptyTextShare", Value: fmtPct(c.Truncation.EmptyShare)},
 			}}
+			for _, l := range truncationWarnings([]*Cell{c}) {
+				js.Properties = append(js.Properties, junitProperty{Name: "warning", Value: xmlSafe(l)})
+			}
 			var total float64
 			for _, cs := range c.PerCase {
 				jc := junitCase{Name: xmlSafe(cs.ID), Classname: xmlSafe(s.Suite + "." + c.Label), Time: "0"}

@@ -46,7 +46,11 @@ func Markdown(s *Summary) Renderer {
 			mdRawRow(bw, row)
 		}
 		bw.WriteString("\nPass rate: mean over cases of each case's share of passing samples, 95% interval clustered by case. " +
-			"\"n too small\": no distribution-free 95% interval exists for that quantile at this n.\n")
+			"\"n too small\": no distribution-free 95% interval exists for that quantile at this n. " +
+			"Length / empty: shares of answered samples cut at maxTokens (finishReason length) and without visible text.\n")
+		for _, l := range s.Warnings {
+			fmt.Fprintf(bw, "\n**%s**\n", MarkdownCell(l))
+		}
 		if s.Superseded > 0 || s.Incomplete > 0 {
 			fmt.Fprintf(bw, "\n%d journal lines were superseded by later attempts; %d interrupted samples are not counted.\n", s.Superseded, s.Incomplete)
 		}

@@ -68,6 +68,9 @@ type Summary struct {
 	// Incomplete counts samples whose last line is an interrupted attempt;
 	// they are left out of every statistic.
 	Incomplete int `json:"incomplete"`
+	// Warnings are lines every format prints under its table: one per cell
+	// in which thinking used up maxTokens and left empty answers.
+	Warnings []string `json:"warnings"`
 }
 
 // Cell is the summary of one grid cell (or of the whole run, for the total).
@@ -90,6 +93,12 @@ type Cell struct {
 	// got no answer (error or timeout), with a 95% interval clustered by
 	// case: availability, apart from quality.
 	ErrorRate Interval `json:"errorRate"`
+	// OverMaxErrorRate is true when Options.MaxErrorRate is set and the
+	// error rate exceeds it (the --max-error-rate gate).
+	OverMaxErrorRate bool `json:"overMaxErrorRate,omitempty"`
+	// Truncation counts the answered samples cut at maxTokens and those
+	// without visible text.
+	Truncation Truncation `json:"truncation"`
 	// PassRate is the mean over cases of each case's share of passing
 	// samples among its answered ones (all samples with
 	// Options.ErrorsAsFailures), with a 95% interval clustered by case;

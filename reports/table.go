@@ -19,7 +19,7 @@ func tableHeader(s *Summary) []string {
 			h = append(h, fmt.Sprintf("pass@%d", k), fmt.Sprintf("pass^%d", k))
 		}
 	}
-	h = append(h, "E2E p50", "E2E p95", "TTFT p50", "Thinking tok (mean)", "Cost", "Errors")
+	h = append(h, "E2E p50", "E2E p95", "TTFT p50", "Thinking tok (mean)", "Length / empty", "Cost", "Errors")
 	if hasJudge(s) {
 		h = append(h, "Judge")
 	}
@@ -43,7 +43,7 @@ func tableRow(s *Summary, c *Cell) []string {
 	}
 	row = append(row,
 		fmtQuantile(c.E2E, 0.5), fmtQuantile(c.E2E, 0.95), fmtQuantile(c.TTFT, 0.5),
-		fmtMean(c.ThinkingTokens.Mean), fmtCost(c.Cost), fmtErrors(c.Errors))
+		fmtMean(c.ThinkingTokens.Mean), fmtTruncation(c.Truncation), fmtCost(c.Cost), fmtErrors(c.Errors))
 	if hasJudge(s) {
 		row = append(row, fmt.Sprintf("%s (%d paid, %d cached)", fmtUSD(c.Judge.Cost), c.Judge.Calls, c.Judge.Cached))
 	}
@@ -87,6 +87,11 @@ func Table(s *Summary, ascii bool) Renderer {
 		}
 		if err := t.Render(); err != nil {
 			return fmt.Errorf("render table: %w", err)
+		}
+		for _, l := range s.Warnings {
+			if _, err := fmt.Fprintln(w, l); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

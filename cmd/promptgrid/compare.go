@@ -20,6 +20,7 @@ type compareOptions struct {
 	base, head string
 	margin     float64
 	failOn     string
+	failAvail  bool
 	formats    []string
 }
 
@@ -39,6 +40,13 @@ A cell regresses when the whole interval lies below -margin (and its
 Holm-adjusted p-value is below 0.05); compare then exits with code 1.
 --fail-on any-fail also fails when any case fails in HEAD.
 
+Quality and availability are apart: pass rates are over the samples answered
+in both runs, and the error rate (samples without an answer: an error or a
+timeout) is compared on every pair, head - base with a 95% interval and its
+own verdict (worse = the interval lies above zero, Holm p < 0.05). An outage
+alone is therefore no regression. By default only quality sets the exit code;
+--fail-on-availability also fails when a cell's error rate rose.
+
 With 5 cases or fewer no p-value can fall below 0.05 whatever the results: the
 MDE reads "n too small" and a note under the table says so. When every case
 changed by the same amount a t interval would have zero width; the interval
@@ -54,6 +62,7 @@ Only the listed formats are produced: --format md,json prints no table.`,
 	}
 	f := cmd.Flags()
 	f.Float64Var(&o.margin, "margin", 0, "practical margin: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
+	f.BoolVar(&o.failAvail, "fail-on-availability", false, "also exit 1 when a cell's error rate rose (availability verdict worse), not only on a quality regression")
 	f.StringVar(&o.failOn, "fail-on", "regression", "what fails: regression, or any-fail (also any failing case in HEAD)")
 	f.StringSliceVar(&o.formats, "format", []string{"table"}, "what to produce, comma-separated: table prints the comparison on stdout; md and json write compare.md and compare.json into HEAD's directory; leave table out to print no table")
 	return cmd
@@ -80,7 +89,7 @@ func compareRun(_ context.Context, s *streams, o *compareOptions) error {
 		return withCode(exitInput, fmt.Errorf("--margin is a fraction between 0 and 1, got %g", o.margin))
 	}
 	headPath := journalPath(o.head)
-	c, err := reports.Compare(journalPath(o.base), headPath, o.margin)
+	c, err := reports.CompareWith(journalPath(o.base), headPath, o.margin, reports.Options{FailOnAvailability: o.failAvail})
 	if err != nil {
 		return withCode(exitInput, err)
 	}
@@ -94,6 +103,11 @@ func compareRun(_ context.Context, s *streams, o *compareOptions) error {
 	for _, d := range c.Cells {
 		if d.Verdict == reports.VerdictWorse {
 			gates = append(gates, regression(d, o.base))
+		}
+		if a := d.Availability; c.FailOnAvailability && a.Verdict == reports.VerdictWorse {
+			gates = append(gates, fmt.Sprintf("cell %s lost availability against %s: error rate %.1f%% → %.1f%%, difference %+.1f points [%+.1f, %+.1f], Holm p %.3g",
+				d.Label, o.base, 100*float64(a.BaseErrorRate), 100*float64(a.HeadErrorRate),
+				100*float64(a.Diff.Value), 100*float64(a.Diff.Lo), 100*float64(a.Diff.Hi), float64(a.PHolm)))
 		}
 	}
 	if o.failOn == "any-fail" {
