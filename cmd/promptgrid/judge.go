@@ -9,18 +9,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/runware"
 )
-
-// judgeInstructions is the judge's system prompt after the rubric. The reply
-// format is a JSON object so that the score can be parsed without guessing.
-const judgeInstructions = `You are a strict, impartial evaluator. Score the ANSWER in the user's message against the RUBRIC above. A score of 1 means the answer fully meets the rubric, 0 that it does not meet it at all; use values in between for partial credit.
-Reply with only a JSON object and nothing else: {"score": <number from 0 to 1>, "reason": "<one short sentence>"}`
 
 // runwareJudge is the judge checks' model access: it asks a model through
 // Runware's sync delivery to score an answer against a rubric, and caches
@@ -42,7 +36,9 @@ func newJudge(client *runware.Client, cacheDir string) eval.Judge {
 }
 
 // judgeTask builds the textInference task for a request (without taskUUID).
-func judgeTask(req eval.JudgeRequest) (runware.Task, error) {
+// The rubric, prompt, variables and answer go in as separate data blocks
+// under boundary (eval.BuildJudgePrompt).
+func judgeTask(req eval.JudgeRequest, boundary string) (runware.Task, error) {
 	var settings runware.Settings
 	if len(req.Settings) > 0 {
 		b, err := json.Marshal(req.Settings)
@@ -55,23 +51,12 @@ func judgeTask(req eval.JudgeRequest) (runware.Task, error) {
 			return runware.Task{}, fmt.Errorf("judge settings: %w", err)
 		}
 	}
-	settings.SystemPrompt = "RUBRIC:\n" + req.Rubric + "\n\n" + judgeInstructions
-	var user strings.Builder
-	if req.Prompt != "" {
-		fmt.Fprintf(&user, "PROMPT (what the answer replies to):\n<prompt>\n%s\n</prompt>\n\n", req.Prompt)
-	}
-	if len(req.Vars) > 0 {
-		vars, err := json.Marshal(req.Vars)
-		if err != nil {
-			return runware.Task{}, fmt.Errorf("judge vars: %w", err)
-		}
-		fmt.Fprintf(&user, "CASE VARIABLES: %s\n\n", vars)
-	}
-	fmt.Fprintf(&user, "ANSWER to score:\n<answer>\n%s\n</answer>", req.Text)
+	system, user := eval.BuildJudgePrompt(req, boundary)
+	settings.SystemPrompt = system
 	return runware.Task{
 		TaskType:       runware.TaskTextInference,
 		Model:          req.Model,
-		Messages:       []runware.Message{{Role: "user", Content: user.String()}},
+		Messages:       []runware.Message{{Role: "user", Content: user}},
 		Settings:       &settings,
 		DeliveryMethod: runware.DeliverySync,
 		IncludeCost:    true,
@@ -96,11 +81,13 @@ func cacheKey(t runware.Task) (string, error) {
 
 // Judge implements eval.Judge.
 func (j *runwareJudge) Judge(ctx context.Context, req eval.JudgeRequest) (eval.JudgeVerdict, error) {
-	task, err := judgeTask(req)
+	// The cache key is the request's content under a fixed boundary; the
+	// task sent carries a fresh random one.
+	keyed, err := judgeTask(req, "")
 	if err != nil {
 		return eval.JudgeVerdict{}, err
 	}
-	key, err := cacheKey(task)
+	key, err := cacheKey(keyed)
 	if err != nil {
 		return eval.JudgeVerdict{}, err
 	}
@@ -110,6 +97,10 @@ func (j *runwareJudge) Judge(ctx context.Context, req eval.JudgeRequest) (eval.J
 	if v, ok := j.cached(key); ok {
 		v.Cached = true
 		return v, nil
+	}
+	task, err := judgeTask(req, eval.NewJudgeBoundary())
+	if err != nil {
+		return eval.JudgeVerdict{}, err
 	}
 	task.TaskUUID = runware.NewTaskUUID()
 	resps, err := j.client.Do(ctx, []runware.Task{task})
@@ -124,11 +115,11 @@ func (j *runwareJudge) Judge(ctx context.Context, req eval.JudgeRequest) (eval.J
 		return eval.JudgeVerdict{}, errors.New("judge request: the response carried no result")
 	}
 	res := resp.Results[0]
-	score, reason, err := parseVerdict(res.Text)
+	parsed, err := eval.ParseJudgeReply(res.Text)
 	if err != nil {
 		return eval.JudgeVerdict{}, err
 	}
-	v := eval.JudgeVerdict{Score: score, Reason: reason}
+	v := eval.JudgeVerdict{Score: parsed.Score, Reason: parsed.Reason}
 	if u := res.Usage; u != nil {
 		v.PromptTokens, v.CompletionTokens = u.PromptTokens, u.CompletionTokens
 	}
@@ -205,57 +196,4 @@ func (j *runwareJudge) store(key string, v eval.JudgeVerdict) {
 	if werr != nil || cerr != nil || os.Rename(f.Name(), j.path(key)) != nil {
 		os.Remove(f.Name())
 	}
-}
-
-// parseVerdict finds the judge's JSON object in its reply: the first object
-// with a "score" (a number or a numeric string), or with a boolean "pass"
-// when there is no score. Prose and code fences around it are ignored.
-func parseVerdict(text string) (float64, string, error) {
-	for i := strings.IndexByte(text, '{'); i >= 0; {
-		var obj map[string]any
-		dec := json.NewDecoder(strings.NewReader(text[i:]))
-		dec.UseNumber()
-		if dec.Decode(&obj) == nil {
-			if score, ok := verdictScore(obj); ok {
-				reason, _ := obj["reason"].(string)
-				if score < 0 || score > 1 {
-					return 0, "", fmt.Errorf("judge score %v is outside 0..1 (reply %s)", score, quoteCut(text))
-				}
-				return score, reason, nil
-			}
-		}
-		next := strings.IndexByte(text[i+1:], '{')
-		if next < 0 {
-			break
-		}
-		i += 1 + next
-	}
-	return 0, "", fmt.Errorf("judge reply has no JSON object with a score: %s", quoteCut(text))
-}
-
-func verdictScore(obj map[string]any) (float64, bool) {
-	switch s := obj["score"].(type) {
-	case json.Number:
-		f, err := s.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		return f, err == nil
-	}
-	if p, ok := obj["pass"].(bool); ok {
-		if p {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
-}
-
-// quoteCut quotes the start of a reply for error messages.
-func quoteCut(s string) string {
-	r := []rune(s)
-	if len(r) > 120 {
-		return strconv.Quote(string(r[:120]) + "...")
-	}
-	return strconv.Quote(s)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,9 +21,9 @@ func judgeSim(t *testing.T) *runwaretest.Server {
 	s := runwaretest.NewServer(runwaretest.Options{
 		APIKeys: []string{"sim-key"},
 		Scenarios: []runwaretest.Scenario{
-			{Name: "good", Match: runwaretest.Match{Regex: `(?s)<answer>\s*Paris`}, Answer: `{"score": 1, "reason": "ok"}`},
-			{Name: "bad", Match: runwaretest.Match{Regex: `(?s)<answer>\s*Lyon`}, Answer: "Verdict:\n```json\n{\"score\": 0.2, \"reason\": \"wrong city\"}\n```"},
-			{Name: "confused", Match: runwaretest.Match{Regex: `<answer>`}, Answer: "I cannot decide."},
+			{Name: "good", Match: runwaretest.Match{Regex: `(?s) ANSWER\n\s*Paris`}, Answer: `{"score": 1, "reason": "ok"}`},
+			{Name: "bad", Match: runwaretest.Match{Regex: `(?s) ANSWER\n\s*Lyon`}, Answer: "```json\n{\"score\": 0.2, \"reason\": \"wrong city\"}\n```"},
+			{Name: "confused", Match: runwaretest.Match{Regex: ` ANSWER\n`}, Answer: "I cannot decide."},
 		},
 	})
 	t.Cleanup(s.Close)
@@ -61,7 +62,7 @@ func TestJudgeOverSimulator(t *testing.T) {
 	}
 
 	req.Text = "Marseille"
-	if _, err := j.Judge(ctx, req); err == nil || err.Error() != `judge reply has no JSON object with a score: "I cannot decide."` {
+	if _, err := j.Judge(ctx, req); !errors.Is(err, eval.ErrJudgeReply) {
 		t.Errorf("reply without verdict: err = %v", err)
 	}
 
@@ -131,39 +132,5 @@ func TestJudgeErrorHidesKey(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "judge request: ") {
 		t.Errorf("error %q lacks context", err)
-	}
-}
-
-// TestParseVerdict protects the robust reading of judge replies.
-func TestParseVerdict(t *testing.T) {
-	rows := []struct {
-		name   string
-		reply  string
-		score  float64
-		reason string
-		err    string
-	}{
-		// The plain object.
-		{"plain", `{"score": 0.75, "reason": "mostly"}`, 0.75, "mostly", ""},
-		// Prose with braces before the object is skipped.
-		{"prose first", "Thinking {a} ... then {\"score\": 1, \"reason\": \"fine\"}", 1, "fine", ""},
-		// A numeric string score.
-		{"string score", `{"score": "0.5", "reason": "half"}`, 0.5, "half", ""},
-		// A boolean pass without a score.
-		{"pass only", `{"pass": false, "reason": "no"}`, 0, "no", ""},
-		// Out of range is an error, not clamped.
-		{"out of range", `{"score": 8, "reason": "good"}`, 0, "", `judge score 8 is outside 0..1 (reply "{\"score\": 8, \"reason\": \"good\"}")`},
-		// No object at all.
-		{"none", "Yes.", 0, "", `judge reply has no JSON object with a score: "Yes."`},
-	}
-	for _, r := range rows {
-		score, reason, err := parseVerdict(r.reply)
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if score != r.score || reason != r.reason || got != r.err {
-			t.Errorf("%s: parseVerdict = %v, %q, %q; want %v, %q, %q", r.name, score, reason, got, r.score, r.reason, r.err)
-		}
 	}
 }
