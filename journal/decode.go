@@ -54,11 +54,12 @@ func scanLines(r io.Reader, name string, fn func(line []byte, lineNo int) error)
 	}
 }
 
-// decode streams the records of r to fn in file order. Lines are decoded
-// ahead of fn on GOMAXPROCS goroutines, a few chunks at a time, so reading
-// a journal uses every core while memory stays flat; fn is called from one
-// goroutine, and not at all after a line that does not decode.
-func decode(r io.Reader, name string, fn func(*Record) error) (ReadStats, error) {
+// decode streams the records of r to fn in file order, each with its
+// 1-based line number. Lines are decoded ahead of fn on GOMAXPROCS
+// goroutines, a few chunks at a time, so reading a journal uses every core
+// while memory stays flat; fn is called from one goroutine, and not at all
+// after a line that does not decode.
+func decode(r io.Reader, name string, fn func(rec *Record, lineNo int) error) (ReadStats, error) {
 	return decodeWith(r, name, runtime.GOMAXPROCS(0), fn)
 }
 
@@ -112,7 +113,7 @@ var errQuit = errors.New("journal: reader stopped")
 
 // decodeWith is decode with the given number of decoding goroutines (1:
 // none, everything in the caller's goroutine).
-func decodeWith(r io.Reader, name string, workers int, fn func(*Record) error) (ReadStats, error) {
+func decodeWith(r io.Reader, name string, workers int, fn func(rec *Record, lineNo int) error) (ReadStats, error) {
 	var st ReadStats
 	if workers <= 1 {
 		var err error
@@ -122,7 +123,7 @@ func decodeWith(r io.Reader, name string, workers int, fn func(*Record) error) (
 				return lineError(name, lineNo, err)
 			}
 			st.Records++
-			return fn(&rec)
+			return fn(&rec, lineNo)
 		})
 		return st, err
 	}
@@ -191,9 +192,9 @@ func decodeWith(r io.Reader, name string, workers int, fn func(*Record) error) (
 	}()
 	for c := range order {
 		<-c.done
-		for _, rec := range c.recs {
+		for i, rec := range c.recs {
 			st.Records++
-			if err := fn(rec); err != nil {
+			if err := fn(rec, c.spans[i].lineNo); err != nil {
 				return st, err
 			}
 		}

@@ -134,7 +134,7 @@ func TestParallelDecodeMatchesSequential(t *testing.T) {
 		for _, workers := range []int{1, 2, 4} {
 			synctest.Test(t, func(t *testing.T) {
 				got := runDecode(func(r io.Reader, name string, fn func(*Record) error) (ReadStats, error) {
-					return decodeWith(r, name, workers, fn)
+					return decodeWith(r, name, workers, func(rec *Record, _ int) error { return fn(rec) })
 				}, tc.content, tc.stopAt)
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%s, %d workers (-sequential +parallel):\n%s", tc.name, workers, diff)
@@ -162,7 +162,7 @@ func TestParallelDecodeStopsOnPanic(t *testing.T) {
 			}
 		}()
 		n := 0
-		decodeWith(strings.NewReader(b.String()), "j", 2, func(*Record) error {
+		decodeWith(strings.NewReader(b.String()), "j", 2, func(*Record, int) error {
 			if n++; n == 5 {
 				panic("fn fails")
 			}

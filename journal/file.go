@@ -27,6 +27,7 @@ type Writer struct {
 	f     *os.File
 	dirty bool
 	err   error
+	tally Tally
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -147,16 +148,31 @@ type ReadStats struct {
 // Read streams every record of the journal at path to fn, in file order,
 // without holding the journal in memory. Lines are decoded a few chunks
 // ahead of fn on every core; fn is called from one goroutine at a time, and
-// not at all after the first line that is not a record (the error names it).
-func Read(path string, fn func(*Record) error) (ReadStats, error) {
+// not at all after the first line that is not a record (the error names it)
+// or that an option refuses (see OwnedBy).
+func Read(path string, fn func(*Record) error, opts ...ReadOption) (ReadStats, error) {
+	var o readOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var st ReadStats
 	f, err := os.Open(path)
 	if err != nil {
 		return st, fmt.Errorf("open journal: %w", err)
 	}
 	defer f.Close()
-	return decode(f, path, fn)
+	return decode(f, path, func(r *Record, lineNo int) error {
+		if err := o.owner.check(path, lineNo, r); err != nil {
+			return err
+		}
+		return fn(r)
+	})
 }
+
+// MaxMetaSize bounds run.json: its flags, resumes and the recorded pass
+// rules of the cases that have their own (Scoring) stay far below it for any
+// suite eval loads; a larger file is not a run.json promptgrid wrote.
+const MaxMetaSize = 64 << 20
 
 // WriteMeta writes run.json in dir atomically (WriteAtomic).
 func WriteMeta(dir string, m *Meta) error {
@@ -164,17 +180,30 @@ func WriteMeta(dir string, m *Meta) error {
 	if err != nil {
 		return err
 	}
+	if len(b) > MaxMetaSize {
+		return fmt.Errorf("%s: run.json would be %d bytes, over the %d MiB bound", dir, len(b), MaxMetaSize>>20)
+	}
 	return WriteAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	})
 }
 
-// ReadMeta reads run.json from a run directory.
+// ReadMeta reads run.json from a run directory; one over MaxMetaSize is
+// refused.
 func ReadMeta(dir string) (*Meta, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	path := filepath.Join(dir, MetaFile)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read run.json: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxMetaSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > MaxMetaSize {
+		return nil, fmt.Errorf("%s: over the %d MiB a run.json may have: not a run.json promptgrid wrote; start a new run", path, MaxMetaSize>>20)
 	}
 	var m Meta
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -208,6 +237,9 @@ func (w *Writer) AppendAll(rs []*Record) error {
 		return w.err
 	}
 	w.dirty = true
+	for _, r := range rs {
+		w.tally.add(r)
+	}
 	return nil
 }
 

@@ -185,6 +185,10 @@ type Meta struct {
 	Merged     []string          `json:"merged,omitempty"`
 	// Resumes lists every --resume of the run, with the flags it changed.
 	Resumes []Resume `json:"resumes,omitempty"`
+	// Scoring is the cell order and the pass rules the run's reports use,
+	// recorded when the run starts; nil in a run.json of an older
+	// promptgrid.
+	Scoring *Scoring `json:"scoring,omitempty"`
 }
 
 // Resume is one --resume of a run: when, and the flags it changed (name ->
@@ -202,6 +206,9 @@ const (
 	StopFatalAPI    = "fatal API error"
 	StopDeadline    = "deadline"
 	StopRunning     = "running"
+	// StopNoAnswer: the run went through its trials but not one request
+	// got an answer (StopDetail lists the error classes).
+	StopNoAnswer = "no answer"
 )
 
 // MarshalLine encodes a record as one JSON line ending in '\n'.

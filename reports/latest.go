@@ -52,7 +52,8 @@ type ReadInfo struct {
 // entry per resumed or retried one. A line that is not JSON, or whose
 // top-level fields have the wrong types, fails the first pass; one whose
 // nested values have the wrong types fails the second, after fn has seen
-// the lines before it.
+// the lines before it. When the journal's directory holds a run.json, a line
+// of another run or suite fails the second pass too (journal.OwnedBy).
 func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
 	return readLatest(path, fn, nil)
 }
@@ -107,6 +108,12 @@ func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInf
 	if b != nil {
 		b.seen = nil
 	}
+	// Every line is decoded in the second pass, so that is where a line of
+	// another run than the directory's run.json is refused.
+	owner, err := journal.MetaBeside(path)
+	if err != nil {
+		return info, err
+	}
 	line = 0
 	st, err := journal.Read(path, func(r *journal.Record) error {
 		i := line
@@ -125,7 +132,7 @@ func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInf
 			return nil
 		}
 		return fn(r)
-	})
+	}, journal.OwnedBy(owner))
 	for _, p := range repeated {
 		info.Superseded += p.lines - 1
 	}

@@ -124,3 +124,36 @@ func SuiteCellOrder(s *eval.Suite) []string {
 	}
 	return out
 }
+
+// RunScoring returns what run.json records of how a run on s is summarised:
+// the suite's cell order (SuiteCellOrder) and pass rules (SuiteRule), the
+// cases' own rules only where they differ from the suite's.
+func RunScoring(s *eval.Suite) *journal.Scoring {
+	sc := &journal.Scoring{CellOrder: SuiteCellOrder(s), Pass: recordedRule(s.Pass)}
+	for _, c := range s.Cases {
+		if c.Pass != nil && *c.Pass != s.Pass {
+			if sc.Cases == nil {
+				sc.Cases = map[string]journal.PassRule{}
+			}
+			sc.Cases[c.ID] = recordedRule(*c.Pass)
+		}
+	}
+	return sc
+}
+
+// ScoringOptions returns the aggregation options a run recorded in its
+// run.json (RunScoring), so that its report needs no suite file.
+func ScoringOptions(sc *journal.Scoring) Options {
+	return Options{
+		CellOrder: sc.CellOrder,
+		Rule: func(caseID string) eval.PassRule {
+			r := sc.Rule(caseID)
+			return eval.PassRule{Threshold: r.Threshold, Case: r.Case, K: r.K, Fraction: r.Fraction}
+		},
+	}
+}
+
+// recordedRule is r as run.json records it.
+func recordedRule(r eval.PassRule) journal.PassRule {
+	return journal.PassRule{Threshold: r.Threshold, Case: r.Case, K: r.K, Fraction: r.Fraction}
+}

@@ -8,7 +8,7 @@ const (
 	exitGate        = 1   // a quality gate failed: regression, --fail-under, --fail-on any-fail
 	exitInput       = 2   // bad input: usage, invalid suite, missing API key, unreadable files
 	exitBudget      = 3   // the run stopped at --max-cost
-	exitAPI         = 4   // the run stopped early on a fatal API error (auth, credits)
+	exitAPI         = 4   // a fatal API error (auth, credits) stopped the run, or no request got an answer
 	exitInterrupted = 130 // interrupted by a second Ctrl-C
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,11 @@ func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
 		return withCode(exitInput, fmt.Errorf("--out: %w", err))
 	}
 	defer rd.Close()
+	for _, d := range o.dirs {
+		if err := checkOwnLines(d); err != nil {
+			return withCode(exitInput, fmt.Errorf("merge: %w", err))
+		}
+	}
 	m, err := runner.Merge(o.dirs, o.out, newRunID(time.Now()))
 	if err != nil {
 		return withCode(exitInput, err)
@@ -64,4 +70,16 @@ func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
 	fmt.Fprintf(s.Err, "promptgrid: merged %s into %s: %s, %s (%s)\n",
 		plural(len(o.dirs), "run"), o.out, plural(m.Trials, "trial"), plural(m.Samples, "sample"), m.StopReason)
 	return o.report.finish(ctx, s, o.out)
+}
+
+// checkOwnLines refuses a run directory whose journal holds a line of
+// another run or suite than its run.json says, naming file and line: merging
+// it would count that line as the shard's.
+func checkOwnLines(dir string) error {
+	m, err := journal.ReadMeta(dir)
+	if err != nil {
+		return err
+	}
+	_, err = journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil }, journal.OwnedBy(m))
+	return err
 }

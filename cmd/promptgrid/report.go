@@ -37,7 +37,9 @@ func newReportCmd(s *streams) *cobra.Command {
 		Short: "Summarise a run from its journal, optionally re-scoring it with the current checks",
 		Long: `report reads RUN_DIR/journal.jsonl and prints the per-cell summary: pass rate
 with a 95% interval clustered by case, pass@k and pass^k, latency quantiles,
-thinking tokens, cost and errors. It never calls the API.
+thinking tokens, cost and errors. It never calls the API. The cell order and
+the pass rules are those run.json recorded when the run started: editing the
+suite afterwards does not change the run's report (--rescore does).
 
 --format lists what to produce: table (the default) prints the table on
 stdout; md, json, csv, junit and html write files into RUN_DIR. Only the

@@ -127,12 +127,19 @@ func (f *reportFlags) emit(ctx context.Context, s *streams, runDir, jname string
 	return nil
 }
 
-// summaryOptions returns the aggregation options of a run: the pass rules
-// and cell order of its suite when the suite file is still the one the run
-// used (same hash), the defaults otherwise.
+// summaryOptions returns the aggregation options of a run: the cell order
+// and pass rules its run.json recorded when it started. A run.json of an
+// older promptgrid records none: then its suite's, when the suite file is
+// still the one the run used (same hash), else the defaults.
 func summaryOptions(s *streams, runDir string) reports.Options {
 	m, err := journal.ReadMeta(runDir)
-	if err != nil || m.SuitePath == "" {
+	if err != nil {
+		return reports.Options{}
+	}
+	if m.Scoring != nil {
+		return reports.ScoringOptions(m.Scoring)
+	}
+	if m.SuitePath == "" {
 		return reports.Options{}
 	}
 	suite, err := eval.Load(m.SuitePath)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/reports"
 	"github.com/promptgrid/promptgrid/runner"
 	"github.com/promptgrid/promptgrid/runware"
 )
@@ -71,7 +72,8 @@ appends it to RUN_DIR/journal.jsonl the moment it arrives, then prints the
 report. Set RUNWARE_API_KEY to use the real API.
 
 Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
-4 stopped on a fatal API error (auth, credits), 130 interrupted.`,
+4 stopped on a fatal API error (auth, credits) or no request got an answer,
+130 interrupted.`,
 		Args: maxArgs(1, "one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -207,7 +209,10 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 
 	// The run directory and its run.json.
 	meta := &journal.Meta{Suite: suite.Name, SuitePath: suite.Path, SuiteHash: suite.Hash, Version: versionString(),
-		Flags: o.changed, Simulated: o.sim, Started: time.Now().UTC(), Trials: trials.Count}
+		Flags: o.changed, Simulated: o.sim, Started: time.Now().UTC(), Trials: trials.Count,
+		// The report orders cells and passes cases as the suite did when
+		// the run started, whatever becomes of the suite file.
+		Scoring: reports.RunScoring(suite)}
 	if !o.sim {
 		meta.Endpoint = endpoint
 	}
@@ -226,6 +231,13 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 			meta.Flags[k] = v
 		}
 		meta.Resumes = append(prev.Resumes, journal.Resume{At: time.Now().UTC(), Changed: resumeChanges})
+		// A line of another run or suite would be taken for one of this
+		// run's trials: it is refused before anything is read for resuming.
+		st, err := journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil }, journal.OwnedBy(prev))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
+		prevSamples = st.Records
 		state, err := runner.ReadState(filepath.Join(dir, journal.JournalFile))
 		if err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
@@ -233,11 +245,6 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		if trials, cfg.Retried, err = runner.PendingTrials(trials, state, o.retryErrors); err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
-		st, err := journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil })
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
-		}
-		prevSamples = st.Records
 	} else {
 		meta.RunID = newRunID(time.Now())
 		if dir == "" {
@@ -288,6 +295,10 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	}
 	if runErr != nil {
 		meta.StopReason, meta.StopDetail = journal.StopInterrupted, runErr.Error()
+	} else if t := w.Tally(); meta.StopReason == journal.StopCompleted && t.NoAnswer() {
+		// Every sample this invocation journaled is an error: the run is
+		// not "completed", whatever the runner says.
+		meta.StopReason, meta.StopDetail = journal.StopNoAnswer, "no request got an answer: "+t.ErrorSummary()
 	}
 	if err := rd.WriteMeta(meta); err != nil && runErr == nil {
 		runErr = err
@@ -302,13 +313,16 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)
 
 	gateErr := o.report.finish(ctx, s, dir)
-	switch res.StopReason {
+	switch meta.StopReason {
 	case journal.StopBudget:
 		return withCode(exitBudget, fmt.Errorf("budget: %s", res.StopDetail))
 	case journal.StopFatalAPI:
 		return withCode(exitAPI, fmt.Errorf("the API refused the run: %s (resume with --resume %s once fixed)", res.StopDetail, dir))
 	case journal.StopInterrupted, journal.StopDeadline:
 		return withCode(exitInterrupted, fmt.Errorf("run %s %s; resume with --resume %s", meta.RunID, res.StopReason, dir))
+	case journal.StopNoAnswer:
+		return withCode(exitAPI, fmt.Errorf("%s from %s; check the endpoint and the network, then re-run the failed trials with --resume %s --retry-errors",
+			meta.StopDetail, answerSource(o.sim, endpoint), dir))
 	}
 	return gateErr
 }
@@ -365,6 +379,15 @@ func (o *runOptions) config(suite *eval.Suite) (runner.Config, error) {
 		return cfg, withCode(exitInput, errors.New("--duration, --requests and --warmup need --arrival"))
 	}
 	return cfg, nil
+}
+
+// answerSource names where a run's requests went, for messages: the
+// endpoint without credentials or query values.
+func answerSource(sim bool, endpoint string) string {
+	if sim {
+		return "the built-in simulator"
+	}
+	return runware.RedactURL(endpoint)
 }
 
 // endpointNamespace separates cache entries by where answers came from.
