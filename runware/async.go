@@ -178,7 +178,7 @@ func (c *Client) expire(ctx context.Context, tasks []Task, state []*asyncTask, r
 				done++
 			}
 		}
-		e := &Error{Class: ClassTimeout, Code: "timeout", TaskUUID: resps[i].TaskUUID, TaskType: tasks[i].TaskType,
+		e := &Error{Class: ClassTimeout, Code: CodeTimeout, TaskUUID: resps[i].TaskUUID, TaskType: tasks[i].TaskType,
 			Message: fmt.Sprintf("async task not finished after polling for %v (%d of %d results final)", c.pollTimeout, done, st.want)}
 		if ctx.Err() != nil {
 			e = transportError(ctx, "poll", ctx.Err())

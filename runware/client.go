@@ -315,11 +315,11 @@ func transportError(ctx context.Context, what string, err error) *Error {
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &Error{Class: ClassTimeout, Code: "timeout", Message: fmt.Sprintf("%s: %v", what, err)}
+		return &Error{Class: ClassTimeout, Code: CodeTimeout, Message: fmt.Sprintf("%s: %v", what, err)}
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		return &Error{Class: ClassUnknown, Code: "aborted", Message: fmt.Sprintf("%s: %v", what, err)}
 	case errors.As(err, &ne) && ne.Timeout():
-		return &Error{Class: ClassTimeout, Code: "timeout", Message: fmt.Sprintf("%s: %v", what, err)}
+		return &Error{Class: ClassTimeout, Code: CodeTimeout, Message: fmt.Sprintf("%s: %v", what, err)}
 	}
 	return &Error{Class: ClassNetwork, Message: fmt.Sprintf("%s: %v", what, err)}
 }

@@ -18,6 +18,9 @@ const (
 // failed item carrying its error embedded or as top-level code/message.
 type wireItem struct {
 	Result
+	// Text shadows Result.Text so that one decode also tells an item without
+	// a "text" field from one with empty text.
+	Text    *string         `json:"text"`
 	Error   json.RawMessage `json:"error"`
 	Code    flexString      `json:"code"`
 	Message flexString      `json:"message"`
@@ -37,8 +40,11 @@ func decodeItem(raw json.RawMessage, status int) Result {
 			Err: malformed(0, fmt.Sprintf("decode result: %v", err), raw)}
 	}
 	r := w.Result
-	if r.Status == statusSuccess && r.Err == nil && len(r.ToolCalls) == 0 && !hasText(raw) {
-		r.Err = &Error{Class: ClassMalformed, Code: "notTextResult", TaskUUID: r.TaskUUID, TaskType: r.TaskType,
+	if w.Text != nil {
+		r.Text = *w.Text
+	}
+	if r.Status == statusSuccess && r.Err == nil && len(r.ToolCalls) == 0 && w.Text == nil {
+		r.Err = &Error{Class: ClassMalformed, Code: CodeNotTextResult, TaskUUID: r.TaskUUID, TaskType: r.TaskType,
 			Message: "a successful item without text: not a textInference answer"}
 		return r
 	}
@@ -77,12 +83,4 @@ func decodeItem(raw json.RawMessage, status int) Result {
 func (r *Result) terminal() bool {
 	return r.Status == statusSuccess || r.Status == statusError || r.Err != nil ||
 		(r.Status == "" && r.FinishReason != "")
-}
-
-// hasText reports whether an item carries the "text" field at all.
-func hasText(raw json.RawMessage) bool {
-	var probe struct {
-		Text *string `json:"text"`
-	}
-	return json.Unmarshal(raw, &probe) == nil && probe.Text != nil
 }

@@ -36,6 +36,9 @@ const (
 	CodeIdleTimeout    = "idleTimeout"
 	CodeResultTooLarge = "resultTooLarge"
 	CodeRedirect       = "redirect"
+	// CodeNotTextResult marks an item that is not a textInference answer
+	// (an authentication item, an image result).
+	CodeNotTextResult = "notTextResult"
 )
 
 // errRequestTimeout and errIdleTimeout are the causes a bound cancels an

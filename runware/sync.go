@@ -177,7 +177,7 @@ func rejectNonText(r *Response) {
 		if res.Err != nil || res.Text != "" || res.FinishReason != "" || len(res.ToolCalls) > 0 || res.Status == statusSuccess {
 			continue
 		}
-		res.Err = &Error{Class: ClassMalformed, Code: "notTextResult", TaskUUID: res.TaskUUID, TaskType: res.TaskType,
+		res.Err = &Error{Class: ClassMalformed, Code: CodeNotTextResult, TaskUUID: res.TaskUUID, TaskType: res.TaskType,
 			Message: "result carries no text, finishReason or tool calls: not a textInference answer"}
 		if r.Err == nil {
 			r.Err = res.Err
