@@ -32,12 +32,14 @@ func Rerunnable(e *journal.Error) bool {
 	return e.Interrupted() || runware.Class(e.Class).Fatal()
 }
 
-// ReadState reads a journal and returns the state of every trial key in it.
-// A missing journal is an empty state. It keeps a few words per trial key
-// (bit sets over the result indexes), not the records.
-func ReadState(path string) (map[string]TrialState, error) {
+// ReadState reads a journal and returns the state of every trial key in it,
+// and what the read saw (the number of records); opts go to journal.Read (a
+// resume passes journal.OwnedBy, so one read both checks and counts). A
+// missing journal is an empty state. It keeps a few words per trial key (bit
+// sets over the result indexes), not the records.
+func ReadState(path string, opts ...journal.ReadOption) (map[string]TrialState, journal.ReadStats, error) {
 	slots := map[string]*resultSet{}
-	_, err := journal.Read(path, func(r *journal.Record) error {
+	st, err := journal.Read(path, func(r *journal.Record) error {
 		s := slots[r.TrialKey]
 		if s == nil {
 			s = &resultSet{}
@@ -45,18 +47,18 @@ func ReadState(path string) (map[string]TrialState, error) {
 		}
 		s.add(r)
 		return nil
-	})
+	}, opts...)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]TrialState{}, nil
+		return map[string]TrialState{}, st, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	out := make(map[string]TrialState, len(slots))
 	for key, s := range slots {
 		out[key] = s.state()
 	}
-	return out, nil
+	return out, st, nil
 }
 
 // resultSet is what the latest line of each result index of one trial says:

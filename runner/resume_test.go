@@ -29,7 +29,7 @@ func TestResumeRunsOnlyUnfinishedTrials(t *testing.T) {
 		}
 	}
 	w.Close()
-	state, err := ReadState(filepath.Join(h.dir, journal.JournalFile))
+	state, _, err := ReadState(filepath.Join(h.dir, journal.JournalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestResumeRunsOnlyUnfinishedTrials(t *testing.T) {
 	if got := h.sim.Stats().Requests - before; got != 4 {
 		t.Fatalf("resume sent %d requests, want 4", got)
 	}
-	state, _ = ReadState(filepath.Join(h.dir, journal.JournalFile))
+	state, _, _ = ReadState(filepath.Join(h.dir, journal.JournalFile))
 	for _, tr := range trials {
 		if !state[tr.Key].Complete || state[tr.Key].Errored {
 			t.Fatalf("trial %s not complete after resume: %+v", tr.Key, state[tr.Key])
@@ -62,7 +62,7 @@ func TestRetryErrorsRerunsErroredTrials(t *testing.T) {
 	w, _ := journal.Create(h.dir)
 	w.Append(&journal.Record{TrialKey: trials[3].Key, Results: 1, Error: &journal.Error{Class: "validation", Message: "bad"}})
 	w.Close()
-	state, _ := ReadState(filepath.Join(h.dir, journal.JournalFile))
+	state, _, _ := ReadState(filepath.Join(h.dir, journal.JournalFile))
 	if todo, _ := Pending(trials, state, false); len(todo) != 0 {
 		t.Fatalf("without --retry-errors an errored trial is done; got %d pending", len(todo))
 	}

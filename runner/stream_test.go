@@ -250,7 +250,7 @@ func TestReadStateJudgesLatestLines(t *testing.T) {
 				}
 			}
 			w.Close()
-			state, err := ReadState(dir + "/" + journal.JournalFile)
+			state, _, err := ReadState(dir + "/" + journal.JournalFile)
 			if err != nil {
 				t.Fatal(err)
 			}

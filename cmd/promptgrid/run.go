@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -232,16 +231,12 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		}
 		meta.Resumes = append(prev.Resumes, journal.Resume{At: time.Now().UTC(), Changed: resumeChanges})
 		// A line of another run or suite would be taken for one of this
-		// run's trials: it is refused before anything is read for resuming.
-		st, err := journal.Read(filepath.Join(dir, journal.JournalFile), func(*journal.Record) error { return nil }, journal.OwnedBy(prev))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
-		}
-		prevSamples = st.Records
-		state, err := runner.ReadState(filepath.Join(dir, journal.JournalFile))
+		// run's trials: the one read of the journal refuses it.
+		state, st, err := runner.ReadState(filepath.Join(dir, journal.JournalFile), journal.OwnedBy(prev))
 		if err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
+		prevSamples = st.Records
 		if trials, cfg.Retried, err = runner.PendingTrials(trials, state, o.retryErrors); err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
