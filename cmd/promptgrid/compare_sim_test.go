@@ -51,12 +51,7 @@ func TestCompareDetectsRegressionPlantedInSimulator(t *testing.T) {
 	dir := t.TempDir()
 	baseSuite := simRegressionSuite(t, dir, "base.yaml", 40, 0.7, 0.9)
 	headSuite := simRegressionSuite(t, dir, "head.yaml", 40, 0.7, 0.7)
-	run := func(suite, out string) {
-		t.Helper()
-		if _, errOut, code := runCLI(t, nil, "run", "--sim", "--sim-time-scale", "0", "--quiet", "--format", "json", "--out", out, suite); code != exitOK {
-			t.Fatalf("run %s: exit %d\n%s", suite, code, errOut)
-		}
-	}
+	run := func(suite, out string) { t.Helper(); simRun(t, out, suite) }
 	base, same, head := filepath.Join(dir, "base"), filepath.Join(dir, "same"), filepath.Join(dir, "head")
 	run(baseSuite, base)
 	run(baseSuite, same)

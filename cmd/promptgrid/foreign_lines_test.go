@@ -48,9 +48,7 @@ func TestForeignLinesRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			dir := filepath.Join(tmp, "run")
-			if _, e, code := runCLI(t, nil, "run", "--sim", "--sim-time-scale", "0", "--quiet", "--format", "json", "--out", dir, quickstart); code != exitOK {
-				t.Fatalf("run: exit %d: %s", code, e)
-			}
+			simRun(t, dir, quickstart)
 			m, err := journal.ReadMeta(dir)
 			if err != nil {
 				t.Fatal(err)

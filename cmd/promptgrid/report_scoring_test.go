@@ -36,9 +36,7 @@ func TestReportUsesRecordedScoring(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(tmp, "run")
-	if _, e, code := runCLI(t, nil, "run", "--sim", "--sim-time-scale", "0", "--quiet", "--format", "json", "--out", dir, suite); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, e)
-	}
+	simRun(t, dir, suite)
 	m, err := journal.ReadMeta(dir)
 	if err != nil {
 		t.Fatal(err)

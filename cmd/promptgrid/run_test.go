@@ -37,6 +37,15 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (string, string
 	return out.String(), errb.String(), exitCode(err)
 }
 
+// simRun runs suite on the simulator (no simulated latency) into the run
+// directory out, writing summary.json, and fails the test unless it exits 0.
+func simRun(t *testing.T, out, suite string) {
+	t.Helper()
+	if _, errOut, code := runCLI(t, nil, "run", "--sim", "--sim-time-scale", "0", "--quiet", "--format", "json", "--out", out, suite); code != exitOK {
+		t.Fatalf("run %s: exit %d\n%s", suite, code, errOut)
+	}
+}
+
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK

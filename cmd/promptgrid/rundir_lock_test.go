@@ -16,9 +16,7 @@ import (
 func TestRunDirLockedRefusesWriters(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "run")
-	if _, e, code := runCLI(t, nil, "run", "--sim", "--sim-time-scale", "0", "--quiet", "--format", "json", "--out", dir, quickstart); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, e)
-	}
+	simRun(t, dir, quickstart)
 	holder, err := journal.LockRun(dir)
 	if err != nil {
 		t.Fatal(err)
