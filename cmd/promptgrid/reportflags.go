@@ -142,7 +142,7 @@ func summaryOptions(s *streams, runDir string) reports.Options {
 	if m.SuitePath == "" {
 		return reports.Options{}
 	}
-	suite, err := eval.Load(m.SuitePath)
+	suite, err := eval.LoadWithOptions(m.SuitePath, s.loadOptions())
 	if err != nil || suite.Hash != m.SuiteHash {
 		return reports.Options{}
 	}

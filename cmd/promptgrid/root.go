@@ -21,6 +21,9 @@ type streams struct {
 	NoColor bool
 	// Getenv reads the environment (tests substitute it).
 	Getenv func(string) string
+	// AllowOutsideSuiteDir is --allow-outside-suite-dir: a suite may read
+	// files outside its own directory tree (eval.LoadOptions).
+	AllowOutsideSuiteDir bool
 }
 
 func systemStreams() *streams {
@@ -55,6 +58,8 @@ built-in simulator.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolVar(&s.AllowOutsideSuiteDir, "allow-outside-suite-dir", false,
+		"let a suite read files (includes, casesFrom, schemas) outside its own directory; only for suites you trust")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

@@ -12,8 +12,7 @@ import (
 // the error (exit code 2) carries the full rendered problem list, each
 // problem as file:line:col, the source line and a caret.
 func loadSuite(s *streams, path, filter string) (*eval.Suite, error) {
-	_ = s
-	suite, err := eval.Load(path)
+	suite, err := eval.LoadWithOptions(path, s.loadOptions())
 	if err != nil {
 		var ps *eval.Problems
 		if errors.As(err, &ps) {
@@ -29,4 +28,9 @@ func loadSuite(s *streams, path, filter string) (*eval.Suite, error) {
 		return nil, withCode(exitInput, err)
 	}
 	return suite, nil
+}
+
+// loadOptions are the eval.LoadOptions the global flags ask for.
+func (s *streams) loadOptions() eval.LoadOptions {
+	return eval.LoadOptions{AllowOutside: s.AllowOutsideSuiteDir}
 }
