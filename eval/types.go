@@ -1,14 +1,15 @@
 // Package eval defines what an evaluation is: suites, cases, the settings
 // grid, checks and their outcomes. It loads suites from YAML with exact
-// file:line:col errors, expands them into trials, and scores samples. It
-// imports nothing of promptgrid's and calls no API (judge checks reach a model
+// file:line:col errors, expands them into trials, and scores samples. Of
+// promptgrid it imports only the journal's record types, and it calls no API (judge checks reach a model
 // through the Judge interface that callers provide).
 package eval
 
 import (
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/promptgrid/promptgrid/journal"
 )
 
 // Sample is one model answer as checks see it.
@@ -37,26 +38,12 @@ type Usage struct {
 	Thinking   int
 }
 
-// ToolCall is a tool call the model made.
-type ToolCall struct {
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Arguments json.RawMessage `json:"arguments"`
-}
+// ToolCall is a tool call the model made (the journal's record type).
+type ToolCall = journal.ToolCall
 
-// Outcome is the result of one check on one sample.
-type Outcome struct {
-	Check  string  `json:"check"`
-	Pass   bool    `json:"pass"`
-	Reason string  `json:"reason,omitempty"`
-	Weight float64 `json:"weight,omitempty"`
-	// JudgeCost (USD) and JudgeTokens (prompt + completion) are what a judge
-	// check spent on this outcome, counted apart from the sample's own cost;
-	// zero when the verdict came from the judge cache (JudgeCached).
-	JudgeCost   float64 `json:"judgeCost,omitempty"`
-	JudgeTokens int     `json:"judgeTokens,omitempty"`
-	JudgeCached bool    `json:"judgeCached,omitempty"`
-}
+// Outcome is the result of one check on one sample (the journal's record
+// type).
+type Outcome = journal.CheckOutcome
 
 // Check is a compiled expected-output check.
 type Check interface {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/promptgrid/promptgrid/eval"
 )
 
 func rec(caseID string, idx int) *Record {
@@ -16,7 +15,7 @@ func rec(caseID string, idx int) *Record {
 		V: Version, RunID: "r1", Suite: "s", CaseID: caseID, Cell: "settings.thinkingLevel=low",
 		ResultIndex: idx, TrialKey: "k-" + caseID, Text: "Paris\nis \"quoted\"",
 		Usage: &Usage{Prompt: 10, Completion: 30, Total: 40, Thinking: 12}, Cost: &cost,
-		Checks: []eval.Outcome{{Check: `contains "Paris"`, Pass: true}}, Pass: true, Score: 1,
+		Checks: []CheckOutcome{{Check: `contains "Paris"`, Pass: true}}, Pass: true, Score: 1,
 		Timings: Timings{E2E: Ms(1500_000_000), TTFT: Ms(200_000_000)},
 	}
 }
@@ -138,17 +137,10 @@ func TestMetaRoundTrip(t *testing.T) {
 	}
 }
 
-// Sample carries what checks need, including the error of a failed request.
-func TestRecordSample(t *testing.T) {
+// Only an interrupted error leaves a trial open for resume.
+func TestRecordTerminal(t *testing.T) {
 	r := rec("a", 0)
 	r.Error = &Error{Class: "rateLimit", Code: "rateLimitExceeded", Message: "slow down"}
-	s := r.Sample()
-	if s.Text != r.Text || s.Usage == nil || s.Usage.Thinking != 12 || s.Latency == nil || s.Latency.Seconds() != 1.5 {
-		t.Errorf("sample = %+v", s)
-	}
-	if s.Err != "rateLimit: rateLimitExceeded: slow down" {
-		t.Errorf("sample error = %q", s.Err)
-	}
 	if r.Terminal() != true {
 		t.Error("a rate-limit error after retries is terminal")
 	}

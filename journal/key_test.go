@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/promptgrid/promptgrid/eval"
 )
 
 // fullKey is the reference: the key json.Unmarshal into a Record gives.
@@ -73,10 +72,10 @@ func runnerLine(t *testing.T, i int) []byte {
 		Transport: "native", Vars: map[string]any{"q": []any{"a", 1.0}}, Prompt: "say \"hi\" <b>",
 		Timings: Timings{Scheduled: time.Date(2026, 11, 25, 21, 31, 30, 483523229, time.UTC), E2E: Ms(1927225), Queue: Ms(289911)},
 		Text:    "Simulated answer to \"question 0\":\n\tclear\u2028 river \x01 ünïcode", Reasoning: "r", FinishReason: "length",
-		ToolCalls: []eval.ToolCall{{ID: "t1", Name: "f", Arguments: json.RawMessage(`{"x":[1,{"y":null}]}`)}},
+		ToolCalls: []ToolCall{{ID: "t1", Name: "f", Arguments: json.RawMessage(`{"x":[1,{"y":null}]}`)}},
 		Usage:     &Usage{Prompt: 3, Completion: 64, Total: 67}, Cost: &cost, CostEstimated: i%2 == 0,
 		Attempts: 1, Retried: i%5 == 0, Cached: i%7 == 0,
-		Checks: []eval.Outcome{{Check: `contains "Simulated"`, Pass: true}, {Check: "regex /answer/", Pass: false, Reason: "no"}},
+		Checks: []CheckOutcome{{Check: `contains "Simulated"`, Pass: true}, {Check: "regex /answer/", Pass: false, Reason: "no"}},
 		Pass:   i%3 == 0, Score: 0.5}
 	if i%4 == 1 {
 		r.Error = &Error{Class: "interrupted", Message: "stopped"}

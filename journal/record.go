@@ -6,8 +6,6 @@ package journal
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/promptgrid/promptgrid/eval"
 )
 
 // Version is the schema version written in every record's "v" field.
@@ -42,12 +40,12 @@ type Record struct {
 
 	Timings Timings `json:"timings"`
 
-	Text         string          `json:"text"`
-	Reasoning    string          `json:"reasoning,omitempty"`
-	FinishReason string          `json:"finishReason,omitempty"`
-	ToolCalls    []eval.ToolCall `json:"toolCalls,omitempty"`
-	Usage        *Usage          `json:"usage,omitempty"`
-	Cost         *float64        `json:"cost,omitempty"`
+	Text         string     `json:"text"`
+	Reasoning    string     `json:"reasoning,omitempty"`
+	FinishReason string     `json:"finishReason,omitempty"`
+	ToolCalls    []ToolCall `json:"toolCalls,omitempty"`
+	Usage        *Usage     `json:"usage,omitempty"`
+	Cost         *float64   `json:"cost,omitempty"`
 	// CostEstimated is true when Cost was computed from the price table
 	// because the API sent none.
 	CostEstimated bool `json:"costEstimated,omitempty"`
@@ -59,9 +57,30 @@ type Record struct {
 	// Cached marks a sample served from the response cache (no API call).
 	Cached bool `json:"cached,omitempty"`
 
-	Checks []eval.Outcome `json:"checks,omitempty"`
+	Checks []CheckOutcome `json:"checks,omitempty"`
 	Pass   bool           `json:"pass"`
 	Score  float64        `json:"score"`
+}
+
+// ToolCall is a tool call the model made.
+type ToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// CheckOutcome is the result of one check on one sample.
+type CheckOutcome struct {
+	Check  string  `json:"check"`
+	Pass   bool    `json:"pass"`
+	Reason string  `json:"reason,omitempty"`
+	Weight float64 `json:"weight,omitempty"`
+	// JudgeCost (USD) and JudgeTokens (prompt + completion) are what a judge
+	// check spent on this outcome, counted apart from the sample's own cost;
+	// zero when the verdict came from the judge cache (JudgeCached).
+	JudgeCost   float64 `json:"judgeCost,omitempty"`
+	JudgeTokens int     `json:"judgeTokens,omitempty"`
+	JudgeCached bool    `json:"judgeCached,omitempty"`
 }
 
 // Usage is token accounting as the API reported it.
@@ -130,41 +149,6 @@ func (r *Record) Terminal() bool { return r.Error == nil || !r.Error.Interrupted
 // (cancellation), not by the API.
 func (e *Error) Interrupted() bool { return e.Class == "interrupted" }
 
-// Sample converts the record into the input of eval checks, for scoring and
-// re-scoring.
-func (r *Record) Sample() eval.Sample {
-	s := eval.Sample{
-		Text:         r.Text,
-		Reasoning:    r.Reasoning,
-		FinishReason: r.FinishReason,
-		ToolCalls:    r.ToolCalls,
-		Cost:         r.Cost,
-		Vars:         r.Vars,
-		Prompt:       r.Prompt,
-	}
-	if r.Usage != nil {
-		s.Usage = &eval.Usage{Prompt: r.Usage.Prompt, Completion: r.Usage.Completion, Thinking: r.Usage.Thinking}
-	}
-	s.Latency = dur(r.Timings.E2E)
-	s.TTFT = dur(r.Timings.TTFT)
-	s.TTFO = dur(r.Timings.TTFO)
-	if r.Error != nil {
-		s.Err = r.Error.Class + ": " + r.Error.Message
-		if r.Error.Code != "" {
-			s.Err = r.Error.Class + ": " + r.Error.Code + ": " + r.Error.Message
-		}
-	}
-	return s
-}
-
-func dur(ms *float64) *time.Duration {
-	if ms == nil {
-		return nil
-	}
-	d := time.Duration(*ms * float64(time.Millisecond))
-	return &d
-}
-
 // Meta is run.json: what ran, with which flags, and why it stopped.
 type Meta struct {
 	RunID      string            `json:"runId"`
@@ -189,6 +173,11 @@ type Meta struct {
 	// recorded when the run starts; nil in a run.json of an older
 	// promptgrid.
 	Scoring *Scoring `json:"scoring,omitempty"`
+	// Commit and Branch are the source revision the run was made from
+	// (GITHUB_SHA / GITHUB_REF_NAME, else git), when known; history orders
+	// and labels runs by them.
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
 }
 
 // Resume is one --resume of a run: when, and the flags it changed (name ->

@@ -46,7 +46,7 @@ func Rescore(ctx context.Context, in, out string, checks CaseChecks) (RescoreSta
 			if !ok {
 				st.Unknown++
 			} else {
-				v := eval.Score(ctx, r.Sample(), cs, rule)
+				v := eval.Score(ctx, eval.SampleOf(r), cs, rule)
 				switch {
 				case v.Pass && !r.Pass:
 					st.NowPass++

@@ -374,7 +374,7 @@ func (r *run) score(j *job, recs []*journal.Record) {
 		}
 	}
 	for _, rec := range recs {
-		v := eval.Score(r.reqCtx, rec.Sample(), checks, rule)
+		v := eval.Score(r.reqCtx, eval.SampleOf(rec), checks, rule)
 		rec.Checks, rec.Pass, rec.Score = v.Outcomes, v.Pass, v.Score
 	}
 }
