@@ -46,6 +46,10 @@ type Record struct {
 	ToolCalls    []ToolCall `json:"toolCalls,omitempty"`
 	Usage        *Usage     `json:"usage,omitempty"`
 	Cost         *float64   `json:"cost,omitempty"`
+	// UsageShared is true when the API reported one usage for all the
+	// request's results (the OpenAI-compatible endpoint with
+	// numberResults > 1): Usage is then that usage divided evenly over them.
+	UsageShared bool `json:"usageShared,omitempty"`
 	// CostEstimated is true when Cost was computed from the price table
 	// because the API sent none.
 	CostEstimated bool `json:"costEstimated,omitempty"`
@@ -56,6 +60,10 @@ type Record struct {
 	Retried bool `json:"retried,omitempty"`
 	// Cached marks a sample served from the response cache (no API call).
 	Cached bool `json:"cached,omitempty"`
+	// Resent marks a sample of a sync or stream trial that was in flight
+	// when an earlier invocation of the run died and was sent again: the
+	// server may have billed it twice.
+	Resent bool `json:"resent,omitempty"`
 
 	Checks []CheckOutcome `json:"checks,omitempty"`
 	Pass   bool           `json:"pass"`

@@ -55,7 +55,11 @@ type budget struct {
 	freed    chan struct{}
 }
 
-func newBudget(max float64) *budget { return &budget{max: max, freed: make(chan struct{})} }
+// newBudget starts a budget of max with prior already spent (earlier
+// invocations of a resumed run).
+func newBudget(max, prior float64) *budget {
+	return &budget{max: max, spent: prior, freed: make(chan struct{})}
+}
 
 // reserve holds amount for a trial about to be dispatched. It returns false
 // when the trial can never fit (nothing left in flight to wait for).
@@ -98,6 +102,16 @@ func (b *budget) addSpent(actual float64) {
 	b.mu.Lock()
 	b.spent += actual
 	b.mu.Unlock()
+}
+
+// chargeRetry counts what a failed attempt of a trial may have cost while
+// the trial keeps its reservation for the retry, and reports whether that
+// retry still fits the cap.
+func (b *budget) chargeRetry(amount float64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spent += amount
+	return b.max <= 0 || b.spent+b.reserved <= b.max
 }
 
 // total is the spend so far.

@@ -38,6 +38,20 @@ func (p *Progress) Summary() string {
 	if c := p.CacheHits.Load(); c > 0 {
 		s += fmt.Sprintf(", cached trials %d", c)
 	}
+	return s + p.pauseNote()
+}
+
+// pauseNote says, while a server's Retry-After holds requests back, for how
+// long (and that the pause was capped when the server asked for more).
+func (p *Progress) pauseNote() string {
+	d, capped := p.Paused()
+	if d <= 0 {
+		return ""
+	}
+	s := fmt.Sprintf(", paused %s by Retry-After", d.Round(time.Second))
+	if capped {
+		s += " (capped by --max-retry-after)"
+	}
 	return s
 }
 
@@ -76,7 +90,7 @@ func showBar(w io.Writer, p *Progress) func() {
 			if r := p.PassRate(); !math.IsNaN(r) {
 				pass = fmt.Sprintf("%.0f%%", 100*r)
 			}
-			return fmt.Sprintf("%s pass %s retries %d 429s %d", formatUSD(p.Spent()), pass, p.Retries.Load(), p.RateLimited.Load())
+			return fmt.Sprintf("%s pass %s retries %d 429s %d", formatUSD(p.Spent()), pass, p.Retries.Load(), p.RateLimited.Load()) + p.pauseNote()
 		})),
 	)
 	done := make(chan struct{})

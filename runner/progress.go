@@ -3,6 +3,7 @@ package runner
 import (
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/promptgrid/promptgrid/journal"
 )
@@ -24,10 +25,43 @@ type Progress struct {
 	CacheHits   atomic.Int64
 	// spent is USD in micro-dollars (atomic float substitute).
 	spent atomic.Int64
+	// pausedUntil is when the latest Retry-After pause ends (Unix
+	// nanoseconds); pauseCapped says the server asked for longer.
+	pausedUntil atomic.Int64
+	pauseCapped atomic.Bool
 }
 
-// Spent is the cost journaled so far, in USD (cached samples excluded).
+// Spent is what the run counts as spent so far, in USD: earlier invocations
+// of a resumed run, every answered request and the bound of every request
+// whose answer never came (cached samples are free).
 func (p *Progress) Spent() float64 { return float64(p.spent.Load()) / 1e6 }
+
+func (p *Progress) addSpent(v float64) {
+	if v != 0 {
+		p.spent.Add(int64(math.Round(v * 1e6)))
+	}
+}
+
+// pause records a Retry-After pause of d from now.
+func (p *Progress) pause(d time.Duration, capped bool) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		cur := p.pausedUntil.Load()
+		if cur >= until || p.pausedUntil.CompareAndSwap(cur, until) {
+			break
+		}
+	}
+	if capped {
+		p.pauseCapped.Store(true)
+	}
+}
+
+// Paused is how long the server's latest Retry-After keeps requests
+// waiting from now, and whether some server asked for more than the cap.
+func (p *Progress) Paused() (time.Duration, bool) {
+	d := time.Until(time.Unix(0, p.pausedUntil.Load()))
+	return max(d, 0), p.pauseCapped.Load()
+}
 
 // PassRate is the share of journaled samples that passed.
 func (p *Progress) PassRate() float64 {
@@ -40,7 +74,6 @@ func (p *Progress) PassRate() float64 {
 
 // record counts the samples of one journaled trial.
 func (p *Progress) record(recs []*journal.Record) {
-	var spent float64
 	for _, rec := range recs {
 		p.Done.Add(1)
 		if rec.Pass {
@@ -49,9 +82,5 @@ func (p *Progress) record(recs []*journal.Record) {
 		if rec.Error != nil {
 			p.Errored.Add(1)
 		}
-		if rec.Cost != nil && !rec.Cached {
-			spent += *rec.Cost
-		}
 	}
-	p.spent.Add(int64(math.Round(spent * 1e6)))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -38,6 +39,12 @@ func Rerunnable(e *journal.Error) bool {
 // missing journal is an empty state. It keeps a few words per trial key (bit
 // sets over the result indexes), not the records.
 func ReadState(path string, opts ...journal.ReadOption) (map[string]TrialState, journal.ReadStats, error) {
+	state, st, _, err := readState(path, nil, opts...)
+	return state, st, err
+}
+
+// readState is ReadState, also passing every record to each (when not nil).
+func readState(path string, each func(*journal.Record), opts ...journal.ReadOption) (map[string]TrialState, journal.ReadStats, bool, error) {
 	slots := map[string]*resultSet{}
 	st, err := journal.Read(path, func(r *journal.Record) error {
 		s := slots[r.TrialKey]
@@ -46,19 +53,105 @@ func ReadState(path string, opts ...journal.ReadOption) (map[string]TrialState, 
 			slots[r.TrialKey] = s
 		}
 		s.add(r)
+		if each != nil {
+			each(r)
+		}
 		return nil
 	}, opts...)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]TrialState{}, st, nil
+		return map[string]TrialState{}, st, false, nil
 	}
 	if err != nil {
-		return nil, st, err
+		return nil, st, true, err
 	}
 	out := make(map[string]TrialState, len(slots))
 	for key, s := range slots {
 		out[key] = s.state()
 	}
-	return out, st, nil
+	return out, st, true, nil
+}
+
+// Resumption is what a resumed run takes over from its run directory.
+type Resumption struct {
+	// State is the state of every trial key in the journal; Records the
+	// number of journal lines.
+	State   map[string]TrialState
+	Records int
+	// PriorSpent is what the earlier invocations spent: every settled
+	// attempt, every attempt a journal line answered, and the upper bound
+	// of every sync or stream request still in flight when the run died
+	// (it may have been billed). Without an attempt log (a run made by an
+	// older promptgrid) it is the cost of every journal line, superseded
+	// ones included.
+	PriorSpent float64
+	// Recover maps the trial keys of requests in flight when the run died
+	// to those requests (Config.Recover).
+	Recover map[string]journal.Attempt
+	// Settle are attempt lines to write before the run goes on: the open
+	// attempts this reading settled.
+	Settle []journal.Attempt
+	// Resent counts the sync and stream requests that were in flight: they
+	// are sent again and may be billed twice.
+	Resent int
+}
+
+// ReadResumption reads a run directory's attempt log and journal (the
+// journal once, refusing lines that are not owner's) for a resume.
+func ReadResumption(dir string, owner *journal.Meta, retryErrors bool) (*Resumption, error) {
+	led, err := journal.ReadLedger(dir)
+	if err != nil {
+		return nil, err
+	}
+	res := &Resumption{Recover: map[string]journal.Attempt{}}
+	answered := map[string]float64{} // open taskUUIDs a journal line answered: their cost
+	priced := map[string]bool{}
+	journalCost := 0.0
+	state, st, _, err := readState(filepath.Join(dir, journal.JournalFile), func(r *journal.Record) {
+		if r.Cost != nil && !r.Cached {
+			journalCost += *r.Cost
+		}
+		if _, open := led.Open[r.TaskUUID]; open && r.TaskUUID != "" {
+			if r.Cost != nil {
+				answered[r.TaskUUID] += *r.Cost
+				priced[r.TaskUUID] = true
+			} else if _, ok := answered[r.TaskUUID]; !ok {
+				answered[r.TaskUUID] = 0
+			}
+		}
+	}, journal.OwnedBy(owner))
+	if err != nil {
+		return nil, err
+	}
+	res.State, res.Records = state, st.Records
+	if !led.Exists {
+		res.PriorSpent = journalCost
+		return res, nil
+	}
+	res.PriorSpent = led.Settled
+	for uuid, a := range led.Open {
+		charge, ok := answered[uuid]
+		switch {
+		case ok && priced[uuid]:
+			// The answer was journaled; only its settled line was lost.
+		case ok:
+			charge = a.Bound
+		default:
+			run, _ := pending(a.TrialKey, state, retryErrors)
+			if run && a.Delivery == runware.DeliveryAsync {
+				// Asked for again by its taskUUID; settled when answered.
+				res.Recover[a.TrialKey] = a
+				continue
+			}
+			charge = a.Bound
+			if run {
+				res.Recover[a.TrialKey] = a
+				res.Resent++
+			}
+		}
+		res.PriorSpent += charge
+		res.Settle = append(res.Settle, journal.Attempt{TrialKey: a.TrialKey, TaskUUID: uuid, Judge: a.Judge, Charged: charge})
+	}
+	return res, nil
 }
 
 // resultSet is what the latest line of each result index of one trial says:

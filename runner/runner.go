@@ -55,6 +55,18 @@ type Config struct {
 	Pass eval.PassRule
 	// Journal receives every sample.
 	Journal *journal.Writer
+	// Attempts, when set, records every request before it leaves and what
+	// it counts as spent once answered (the run directory's write-ahead
+	// log).
+	Attempts *journal.AttemptLog
+	// PriorSpent is what earlier invocations of a resumed run spent; it
+	// counts against MaxCost.
+	PriorSpent float64
+	// Recover maps trial keys to the request an earlier, killed invocation
+	// had in flight for them (journal.Ledger.Open): an async one is
+	// recovered by its taskUUID instead of paid for again; a sync or stream
+	// one is sent again and its samples marked Resent.
+	Recover map[string]journal.Attempt
 	// Rate is requests per second (one shared token bucket); 0 = unlimited.
 	Rate float64
 	// Concurrency caps requests in flight; 0 = DefaultConcurrency.
@@ -71,6 +83,9 @@ type Config struct {
 	MaxCost float64
 	// Timeout bounds each attempt; 0 = none (the client's own).
 	Timeout time.Duration
+	// MaxRetryAfter caps a server's Retry-After pause; 0 =
+	// runware.DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 	// Retry bounds retries of transient failures; zero fields take defaults.
 	Retry Retry
 	// Cache, when set, answers repeated requests without calling the API.
@@ -94,7 +109,9 @@ type Result struct {
 	// Trials and Samples count what was journaled.
 	Trials  int
 	Samples int
-	// Spent is the cost of this run's API calls (cached samples are free).
+	// Spent is what the run has spent, earlier invocations of a resumed
+	// run included: the cost of every answered request (cached samples are
+	// free) and the upper bound of every request whose answer never came.
 	Spent float64
 }
 
@@ -119,12 +136,25 @@ type run struct {
 	halt       context.CancelFunc
 	// err is the trial stream's error, which ends the run.
 	err error
+	// netSeen counts first attempts that failed with network errors
+	// (watchNetwork); netLast is the last such error.
+	netSeen int
+	netLast string
 }
 
 // outcome is what a worker hands the collector for one trial.
 type outcome struct {
 	recs   []*journal.Record
 	warmup bool
+	// written, when set, is closed once the records are written.
+	written chan struct{}
+}
+
+// RecoverAPI is implemented by clients that can ask for the answer of an
+// async task submitted by an earlier process (by its taskUUID), submitting
+// it only when the server does not know it; *runware.Client is one.
+type RecoverAPI interface {
+	Recover(ctx context.Context, tasks []runware.Task) ([]*runware.Response, error)
 }
 
 // Trials is the work of a run as a stream. Seq yields the trials in order
@@ -200,7 +230,7 @@ func RunTrials(ctx context.Context, cfg Config, trials Trials) (res *Result, err
 		cfg:    cfg,
 		retry:  cfg.Retry.withDefaults(),
 		gate:   newGate(conc, !cfg.FixedConcurrency),
-		budget: newBudget(cfg.MaxCost),
+		budget: newBudget(cfg.MaxCost, cfg.PriorSpent),
 		prog:   cfg.Progress,
 		reqCtx: context.WithoutCancel(ctx),
 		rnd:    rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
@@ -208,6 +238,7 @@ func RunTrials(ctx context.Context, cfg Config, trials Trials) (res *Result, err
 	if r.prog == nil {
 		r.prog = &Progress{}
 	}
+	r.prog.addSpent(cfg.PriorSpent)
 	// The bucket adapts to 429s unless AIMD is off or the run is open-loop
 	// (where --rate is the arrival rate and the bucket is not used).
 	if cfg.Load == nil {
@@ -327,6 +358,13 @@ func (r *run) newJob(t *eval.Trial, key string) *job {
 	if err != nil {
 		j.invalid = &runware.Error{Class: runware.ClassValidation, Message: err.Error()}
 	}
+	if a, ok := r.cfg.Recover[key]; ok && err == nil {
+		if a.Delivery == runware.DeliveryAsync && delivery(&task) == runware.DeliveryAsync && transport(t) == "native" {
+			j.recoverUUID = a.TaskUUID
+		} else {
+			j.resent = true
+		}
+	}
 	return j
 }
 
@@ -348,19 +386,27 @@ type collectorResult struct {
 func (r *run) collect(results <-chan outcome) collectorResult {
 	var c collectorResult
 	for o := range results {
-		if o.warmup || c.err != nil {
-			continue
+		c.take(r, o)
+		if o.written != nil {
+			close(o.written)
 		}
-		if err := r.cfg.Journal.AppendAll(o.recs); err != nil {
-			c.err = fmt.Errorf("journal: %w", err)
-			r.stop(journal.StopInterrupted, c.err.Error())
-			continue
-		}
-		c.trials++
-		c.samples += len(o.recs)
-		r.prog.record(o.recs)
 	}
 	return c
+}
+
+// take journals one outcome.
+func (c *collectorResult) take(r *run, o outcome) {
+	if o.warmup || c.err != nil {
+		return
+	}
+	if err := r.cfg.Journal.AppendAll(o.recs); err != nil {
+		c.err = fmt.Errorf("journal: %w", err)
+		r.stop(journal.StopInterrupted, c.err.Error())
+		return
+	}
+	c.trials++
+	c.samples += len(o.recs)
+	r.prog.record(o.recs)
 }
 
 // score fills each record's check outcomes, pass and score.

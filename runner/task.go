@@ -41,6 +41,12 @@ type job struct {
 	// tpm is the prompt-token estimate taken from the tokens-per-minute
 	// bucket when the trial was admitted.
 	tpm int
+	// recoverUUID is the taskUUID of an async request an earlier, killed
+	// invocation of the run had in flight: the trial asks for its answer
+	// instead of paying again. resent marks a sync or stream trial that was
+	// in flight then and is sent again (it may be billed twice).
+	recoverUUID string
+	resent      bool
 }
 
 // buildTask turns a trial's request (the native task fields as decoded JSON)
@@ -112,6 +118,7 @@ func (r *run) baseRecord(j *job, idx int) *journal.Record {
 		Vars:        t.Vars,
 		Attempts:    j.attempts,
 		Retried:     j.retried,
+		Resent:      j.resent,
 	}
 }
 
@@ -136,7 +143,14 @@ func (r *run) records(j *job, resp *runware.Response) []*journal.Record {
 			byIndex[i], loose = loose[0], loose[1:]
 		}
 	}
+	// A result that arrived has the request's full timings even when other
+	// results of the request failed (a partly failed multi-result task).
 	tm := r.timings(j, &resp.Timings, resp.Err == nil)
+	tmOK := tm
+	if resp.Err != nil {
+		tmOK = r.timings(j, &resp.Timings, true)
+	}
+	shared := sharedUsage(resp, n)
 	for i := range recs {
 		rec := r.baseRecord(j, i)
 		rec.TaskUUID = resp.TaskUUID
@@ -146,8 +160,11 @@ func (r *run) records(j *job, resp *runware.Response) []*journal.Record {
 		case res != nil && res.Err != nil:
 			rec.Error = journalError(res.Err)
 		case res != nil:
+			rec.Timings = tmOK
+			if res.Usage == nil && shared != nil {
+				rec.Usage, rec.UsageShared = shared, true
+			}
 			r.fillResult(rec, res)
-			rec.Timings.ToSuccess = tm.ToSuccess
 		case resp.Err != nil:
 			rec.Error = journalError(resp.Err)
 		default:
@@ -162,6 +179,20 @@ func (r *run) records(j *job, resp *runware.Response) []*journal.Record {
 	return recs
 }
 
+// sharedUsage is a request-level usage (one usage reported for several
+// results) divided evenly over the request's n results, rounding up so that
+// no token is lost; nil when the request reported none.
+func sharedUsage(resp *runware.Response, n int) *journal.Usage {
+	u := resp.Usage
+	if u == nil {
+		return nil
+	}
+	n = max(n, 1)
+	div := func(v int) int { return (v + n - 1) / n }
+	return &journal.Usage{Prompt: div(u.PromptTokens), Completion: div(u.CompletionTokens),
+		Total: div(u.TotalTokens), Thinking: div(u.ThinkingTokens)}
+}
+
 // fillResult copies one result's content, usage and cost into rec, estimating
 // the cost from the price table when the API sent none.
 func (r *run) fillResult(rec *journal.Record, res *runware.Result) {
@@ -169,7 +200,7 @@ func (r *run) fillResult(rec *journal.Record, res *runware.Result) {
 	rec.Reasoning = res.ReasoningContent
 	rec.FinishReason = res.FinishReason
 	for _, tc := range res.ToolCalls {
-		rec.ToolCalls = append(rec.ToolCalls, eval.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		rec.ToolCalls = append(rec.ToolCalls, journal.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
 	}
 	if u := res.Usage; u != nil {
 		rec.Usage = &journal.Usage{Prompt: u.PromptTokens, Completion: u.CompletionTokens,

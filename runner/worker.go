@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -13,8 +14,10 @@ import (
 
 // execute sends an admitted batch (its concurrency slot already held), retries
 // the trials that failed transiently, and hands every finished trial to the
-// collector. ctx is the scheduling context: when it is cancelled, pending
-// retries end as "interrupted" records instead of being sent.
+// collector. ctx is the scheduling context: when it is cancelled (Ctrl-C, a
+// fatal error, the budget), a trial whose last attempt failed transiently is
+// not given up as failed but journaled as interrupted, so that resume runs it
+// again.
 func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome, wg *sync.WaitGroup) {
 	defer wg.Done()
 	pending := batch
@@ -25,16 +28,33 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		// pause, fatal stop) before the slot is released, so that the next
 		// dispatch already obeys them.
 		r.observe(pending, resps)
-		var retry, done []*job
+		charges := r.settle(pending, resps)
+		var retry, done, stopped []*job
 		var final []*runware.Response
+		var finalCharge []float64
 		var wait time.Duration
 		jit := r.jitter()
 		for k, j := range pending {
 			resp := resps[k]
 			if e := resp.Err; e != nil && e.Class.Transient() && !anySucceeded(resp) {
-				if d, ok := r.retry.next(j.attempts, time.Since(j.scheduled), time.Duration(e.RetryAfter), jit); ok && ctx.Err() == nil {
+				last[j] = e
+				if ctx.Err() != nil {
+					// The run is stopping: the trial is not finished.
+					r.budget.settle(j.reserved, charges[k])
+					stopped = append(stopped, j)
+					continue
+				}
+				if d, ok := r.retry.next(j.attempts, time.Since(j.scheduled), r.retryAfter(e), jit); ok {
+					if !r.budget.chargeRetry(charges[k]) {
+						// What the attempt may have cost leaves no room
+						// for another within --max-cost.
+						r.stop(journal.StopBudget, fmt.Sprintf("stopped retrying: a failed attempt may have cost up to %s and another would pass --max-cost %s after %s spent",
+							usd(charges[k]), usd(r.cfg.MaxCost), usd(r.budget.total())))
+						r.budget.settle(j.reserved, 0)
+						stopped = append(stopped, j)
+						continue
+					}
 					retry = append(retry, j)
-					last[j] = e
 					wait = max(wait, d)
 					continue
 				}
@@ -44,13 +64,23 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 			}
 			done = append(done, j)
 			final = append(final, resp)
+			finalCharge = append(finalCharge, charges[k])
 		}
-		// The slot is freed only once the collector has taken the finished
-		// trials: a collector slower than the server (a slow disk) then
-		// holds back new dispatches instead of letting finished trials pile
-		// up in memory.
+		r.watchNetwork(resps)
+		// The slot is freed only once the collector has written the
+		// finished trials' lines: a kill then never finds more trials
+		// answered but unjournaled than the concurrency, and a collector
+		// slower than the server (a slow disk) holds back new dispatches
+		// instead of letting finished trials pile up in memory.
+		var written []chan struct{}
 		for k, j := range done {
-			r.finish(j, final[k], results)
+			written = append(written, r.finish(j, final[k], finalCharge[k], results))
+		}
+		for _, j := range stopped {
+			written = append(written, r.handOver(outcome{recs: r.interruptedRecords(j, last[j]), warmup: j.warmup}, results))
+		}
+		for _, w := range written {
+			<-w
 		}
 		r.gate.release()
 		if len(retry) == 0 {
@@ -72,13 +102,36 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 	}
 }
 
-// send makes one HTTP request for the batch; each attempt gets fresh taskUUIDs.
+// handOver gives an outcome to the collector and returns the channel closed
+// once its lines are written (or dropped, for warmup arrivals).
+func (r *run) handOver(o outcome, results chan<- outcome) chan struct{} {
+	o.written = make(chan struct{})
+	results <- o
+	return o.written
+}
+
+// send makes one HTTP request for the batch; each attempt gets a fresh
+// taskUUID, except an async request recovered from an earlier invocation,
+// which keeps its own. Every request is in the attempt log before it leaves.
 func (r *run) send(batch []*job) []*runware.Response {
 	tasks := make([]runware.Task, len(batch))
+	sent := make([]journal.Attempt, len(batch))
+	recovering := false
 	for k, j := range batch {
 		j.attempts++
 		tasks[k] = j.task
-		tasks[k].TaskUUID = runware.NewTaskUUID()
+		if j.recoverUUID != "" {
+			tasks[k].TaskUUID = j.recoverUUID
+			recovering = true
+		} else {
+			tasks[k].TaskUUID = runware.NewTaskUUID()
+		}
+		sent[k] = journal.Attempt{TrialKey: j.key, TaskUUID: tasks[k].TaskUUID, Delivery: delivery(&j.task), Bound: j.reserved}
+	}
+	if err := r.cfg.Attempts.Sent(sent...); err != nil {
+		// Nothing is sent that the attempt log does not know of.
+		r.stop(journal.StopInterrupted, err.Error())
+		return failedResponses(tasks, &runware.Error{Class: classInterrupted, Message: "not sent: " + err.Error()})
 	}
 	ctx := r.reqCtx
 	if r.cfg.Timeout > 0 {
@@ -89,7 +142,8 @@ func (r *run) send(batch []*job) []*runware.Response {
 	r.prog.Calls.Add(1)
 	var resps []*runware.Response
 	var err error
-	if transport(batch[0].trial) == "openai" {
+	switch {
+	case transport(batch[0].trial) == "openai":
 		c, ok := r.cfg.API.(ChatAPI)
 		if !ok {
 			err = errors.New("this client does not speak the OpenAI-compatible endpoint")
@@ -98,7 +152,14 @@ func (r *run) send(batch []*job) []*runware.Response {
 			resp, err = c.Chat(ctx, tasks[0])
 			resps = []*runware.Response{resp}
 		}
-	} else {
+	case recovering:
+		c, ok := r.cfg.API.(RecoverAPI)
+		if !ok {
+			err = errors.New("this client cannot recover async tasks")
+		} else {
+			resps, err = c.Recover(ctx, tasks)
+		}
+	default:
 		resps, err = r.cfg.API.Do(ctx, tasks)
 	}
 	if err == nil && len(resps) != len(tasks) {
@@ -106,11 +167,7 @@ func (r *run) send(batch []*job) []*runware.Response {
 	}
 	if err != nil {
 		// Misuse of the client is permanent: the same request fails again.
-		resps = make([]*runware.Response, len(tasks))
-		for k := range tasks {
-			resps[k] = &runware.Response{TaskUUID: tasks[k].TaskUUID,
-				Err: &runware.Error{Class: runware.ClassValidation, Message: err.Error()}}
-		}
+		return failedResponses(tasks, &runware.Error{Class: runware.ClassValidation, Message: err.Error()})
 	}
 	for k, resp := range resps {
 		if resp == nil {
@@ -119,6 +176,147 @@ func (r *run) send(batch []*job) []*runware.Response {
 		}
 	}
 	return resps
+}
+
+// classInterrupted is the error class of a request the run did not send or
+// did not finish because it was stopping (journal.Error.Interrupted).
+const classInterrupted runware.Class = "interrupted"
+
+// failedResponses answers every task with e.
+func failedResponses(tasks []runware.Task, e *runware.Error) []*runware.Response {
+	resps := make([]*runware.Response, len(tasks))
+	for k := range tasks {
+		cp := *e
+		resps[k] = &runware.Response{TaskUUID: tasks[k].TaskUUID, Err: &cp}
+	}
+	return resps
+}
+
+// settle works out what each request of an attempt counts as spent and
+// records it in the attempt log.
+func (r *run) settle(batch []*job, resps []*runware.Response) []float64 {
+	charges := make([]float64, len(batch))
+	lines := make([]journal.Attempt, len(batch))
+	for k, j := range batch {
+		charges[k] = r.charge(j, resps[k])
+		lines[k] = journal.Attempt{TrialKey: j.key, TaskUUID: resps[k].TaskUUID, Charged: charges[k]}
+	}
+	if err := r.cfg.Attempts.Settled(lines...); err != nil {
+		r.stop(journal.StopInterrupted, err.Error())
+	}
+	for _, c := range charges {
+		r.prog.addSpent(c)
+	}
+	return charges
+}
+
+// retryAfter is the pause a server asked for, capped at MaxRetryAfter (a
+// Retry-After of a day must not stop a run for a day); the pause shows on
+// the progress line.
+func (r *run) retryAfter(e *runware.Error) time.Duration {
+	d, capped := runware.CapRetryAfter(time.Duration(e.RetryAfter), r.cfg.MaxRetryAfter)
+	if d > 0 {
+		r.prog.pause(d, capped)
+	}
+	return d
+}
+
+// networkProbe is how many first attempts must all fail with network
+// errors (nothing reached a server) before the run stops: an endpoint that
+// refuses every one of them is down or mistyped, and retrying every trial
+// would only take long to say so.
+const networkProbe = 16
+
+// watchNetwork counts the run's first attempts; when the first networkProbe
+// all failed with network errors before reaching a server, it stops the run.
+func (r *run) watchNetwork(resps []*runware.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.netSeen >= networkProbe {
+		return
+	}
+	for _, resp := range resps {
+		e := resp.Err
+		if e == nil || e.Class != runware.ClassNetwork || e.HTTPStatus != 0 {
+			r.netSeen = networkProbe // something answered: stop watching
+			return
+		}
+		r.netSeen++
+		r.netLast = e.Message
+	}
+	if r.netSeen >= networkProbe && r.stopReason == "" {
+		r.stopReason = journal.StopNoAnswer
+		r.stopDetail = fmt.Sprintf("the first %d requests all failed with network errors before reaching a server (last: %s)", networkProbe, r.netLast)
+		go r.halt()
+	}
+}
+
+// charge is what one request counts as spent: the cost of the results that
+// arrived (reported, else estimated from their usage), or, when it may have
+// been billed without an answer reaching us (timeout, reset, a cut or broken
+// body, a gateway error), its reserved upper bound.
+func (r *run) charge(j *job, resp *runware.Response) float64 {
+	c, priced := 0.0, false
+	n := numberResults(j.trial)
+	shared := sharedUsage(resp, n)
+	for i := range resp.Results {
+		res := &resp.Results[i]
+		if res.Err != nil {
+			continue
+		}
+		switch u := res.Usage; {
+		case res.Cost != nil:
+			c += *res.Cost
+			priced = true
+		case u != nil:
+			c += r.cfg.Pricing.Cost(u.PromptTokens, u.CompletionTokens, u.ThinkingTokens)
+			priced = true
+		case shared != nil:
+			c += r.cfg.Pricing.Cost(shared.Prompt, shared.Completion, shared.Thinking)
+			priced = true
+		}
+	}
+	if !priced && (mayHaveBilled(resp) || j.recoverUUID != "") {
+		// A recovered task was submitted by an earlier invocation: without
+		// its answer, it counts at its bound.
+		return j.reserved
+	}
+	return c
+}
+
+// mayHaveBilled reports whether a request that brought no priced answer may
+// still have been billed: it left (was dispatched) and then failed in a way
+// that does not prove the server refused it. A 4xx, a 429 and a 503 are
+// refusals; a timeout, a reset, a cut or undecodable body and other 5xx
+// (a gateway may hide a request that ran) are not.
+func mayHaveBilled(resp *runware.Response) bool {
+	e := resp.Err
+	if e == nil {
+		// An answer that carried neither cost nor usage was billed at a
+		// price we cannot know.
+		return true
+	}
+	if e.Class == classInterrupted {
+		return false
+	}
+	if resp.Timings.Dispatched.IsZero() && e.HTTPStatus == 0 && resp.HTTPStatus == 0 {
+		// The request never left: refused connection, DNS, a client check.
+		return false
+	}
+	switch {
+	case e.HTTPStatus == 429 || e.HTTPStatus == 503:
+		return false
+	case e.HTTPStatus >= 400 && e.HTTPStatus < 500:
+		return false
+	case e.HTTPStatus >= 500:
+		return true
+	}
+	switch e.Class {
+	case runware.ClassTimeout, runware.ClassNetwork, runware.ClassMalformed, runware.ClassTruncated,
+		runware.ClassServer, runware.ClassProvider, runware.ClassUnknown:
+		return true
+	}
+	return false
 }
 
 // observe feeds the answers to one HTTP request to the rate controller, the
@@ -141,9 +339,9 @@ func (r *run) observe(batch []*job, resps []*runware.Response) {
 		case e.Class == runware.ClassRateLimit || e.HTTPStatus == http.StatusTooManyRequests:
 			r.prog.RateLimited.Add(1)
 			limited = true
-			retryAfter = max(retryAfter, time.Duration(e.RetryAfter))
+			retryAfter = max(retryAfter, r.retryAfter(e))
 		case e.HTTPStatus == http.StatusServiceUnavailable || e.HTTPStatus == http.StatusGatewayTimeout:
-			r.gate.unavailable(time.Duration(e.RetryAfter))
+			r.gate.unavailable(r.retryAfter(e))
 		}
 	}
 	if !limited {
@@ -170,21 +368,18 @@ func anySucceeded(resp *runware.Response) bool {
 	return false
 }
 
-// finish scores a trial's final answer, caches it, settles its budget and
-// hands its records to the collector.
-func (r *run) finish(j *job, resp *runware.Response, results chan<- outcome) {
+// finish scores a trial's final answer, caches it, settles its budget with
+// what the answer counts as spent and hands its records to the collector; the
+// returned channel is closed once they are written.
+func (r *run) finish(j *job, resp *runware.Response, charge float64, results chan<- outcome) chan struct{} {
 	recs := r.records(j, resp)
-	var cost float64
 	completion := 0
 	for _, rec := range recs {
-		if rec.Cost != nil {
-			cost += *rec.Cost
-		}
 		if rec.Usage != nil {
 			completion += rec.Usage.Completion
 		}
 	}
-	r.budget.settle(j.reserved, cost)
+	r.budget.settle(j.reserved, charge)
 	if r.tpm != nil && completion > 0 {
 		// Pay for the completion after the fact: the bucket goes into debt
 		// and later requests wait it off.
@@ -196,7 +391,7 @@ func (r *run) finish(j *job, resp *runware.Response, results chan<- outcome) {
 	if !j.warmup {
 		r.score(j, recs)
 	}
-	results <- outcome{recs: recs, warmup: j.warmup}
+	return r.handOver(outcome{recs: recs, warmup: j.warmup}, results)
 }
 
 // sleep waits d or until ctx is done.

@@ -35,14 +35,14 @@ cases:
 // and reports beside the originals, and sends nothing to the API even with
 // a key and endpoint at hand, as the simulator's counters show.
 func TestRescoreMakesNoAPICalls(t *testing.T) {
-	srv := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"test-key"}})
+	srv := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"test-key-0123456789abcdef"}})
 	defer srv.Close()
 	tmp := t.TempDir()
 	suite := filepath.Join(tmp, "suite.yaml")
 	if err := os.WriteFile(suite, []byte(strings.ReplaceAll(rescoreSuite, "CHECK", "contains: never-in-any-answer")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"RUNWARE_API_KEY": "test-key"}
+	env := map[string]string{"RUNWARE_API_KEY": "test-key-0123456789abcdef"}
 	dir := filepath.Join(tmp, "run")
 	if _, errOut, code := reportCLI(t, env, "run", "--endpoint", srv.URL(), "--out", dir, suite); code != exitOK {
 		t.Fatalf("run: exit %d\n%s", code, errOut)

@@ -16,9 +16,9 @@ import (
 // every sample without error, and records the change in run.json; a
 // resume that changes a flag shaping the run is refused naming both values.
 func TestResumeRestoresEndpointAndFlags(t *testing.T) {
-	sim := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"k"}})
+	sim := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"k-0123456789abcdef"}})
 	defer sim.Close()
-	env := map[string]string{"RUNWARE_API_KEY": "k"}
+	env := map[string]string{"RUNWARE_API_KEY": "k-0123456789abcdef"}
 	dir := filepath.Join(t.TempDir(), "run")
 	_, e, code := runCLI(t, env, "run", "--quiet", "--endpoint", sim.URL(), "--max-cost", "0.01", "--format", "json", "--out", dir, quickstart)
 	if code != exitBudget {
@@ -64,7 +64,7 @@ func TestResumeRestoresEndpointAndFlags(t *testing.T) {
 // holds a journal.
 func TestRunRefusesUnreachableEndpointScheme(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	env := map[string]string{"RUNWARE_API_KEY": "k"}
+	env := map[string]string{"RUNWARE_API_KEY": "k-0123456789abcdef"}
 	for _, ep := range []string{"htp://127.0.0.1:1/v1", "127.0.0.1:1", "https:///v1"} {
 		_, e, code := runCLI(t, env, "run", "--quiet", "--endpoint", ep, "--out", dir, quickstart)
 		if code != exitInput || !strings.Contains(e, "--endpoint") || !strings.Contains(e, "http://") {

@@ -2,12 +2,21 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 )
 
+// hasCredentials reports whether an endpoint carries userinfo or a query
+// (which RedactURL blanks in run.json).
+func hasCredentials(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	return err != nil || u.User != nil || u.RawQuery != ""
+}
+
 // resumeMayChange are the flags that shape a run and may differ on
 // --resume; the change is recorded in run.json. --max-cost may only rise.
-var resumeMayChange = map[string]bool{"rate": true, "concurrency": true, "timeout": true, "max-cost": true}
+var resumeMayChange = map[string]bool{"rate": true, "concurrency": true, "timeout": true, "max-cost": true,
+	"idle-timeout": true, "max-retry-after": true}
 
 // resumeIgnores are flags that do not shape the run's samples: how this
 // invocation reports, shows progress and where it resumes.
@@ -31,7 +40,7 @@ func (o *runOptions) restoreFlags(prev map[string]string) (map[string]string, er
 			if !had {
 				was = "not set"
 			}
-			return nil, withCode(exitInput, fmt.Errorf("--resume: --%s %s differs from the run's (%s); it shapes the run and cannot change on resume (only --rate, --concurrency, --timeout and a higher --max-cost can): drop the flag or start a new run", name, now, was))
+			return nil, withCode(exitInput, fmt.Errorf("--resume: --%s %s differs from the run's (%s); it shapes the run and cannot change on resume (only --rate, --concurrency, --timeout, --idle-timeout, --max-retry-after and a higher --max-cost can): drop the flag or start a new run", name, now, was))
 		}
 		if name == "max-cost" && had {
 			a, _ := strconv.ParseFloat(was, 64)
@@ -45,6 +54,9 @@ func (o *runOptions) restoreFlags(prev map[string]string) (map[string]string, er
 	for name, was := range prev {
 		if resumeIgnores[name] || o.set(name) {
 			continue
+		}
+		if name == "endpoint" && hasCredentials(was) {
+			return nil, withCode(exitInput, fmt.Errorf("--resume: the run's --endpoint %s carried credentials, which run.json does not keep: give --endpoint again", was))
 		}
 		if err := o.restore(name, was); err != nil {
 			return nil, withCode(exitInput, fmt.Errorf("--resume: run.json flag --%s %q: %w", name, was, err))

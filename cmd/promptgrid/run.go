@@ -37,6 +37,8 @@ type runOptions struct {
 	batch            int
 	maxCost          float64
 	timeout          time.Duration
+	idleTimeout      time.Duration
+	maxRetryAfter    time.Duration
 
 	out         string
 	resume      string
@@ -83,6 +85,10 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 			}
 			o.changed = map[string]string{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { o.changed[f.Name] = f.Value.String() })
+			if e, ok := o.changed["endpoint"]; ok {
+				// run.json never keeps credentials an endpoint may carry.
+				o.changed["endpoint"] = runware.RedactURL(e)
+			}
 			o.set = func(name string) bool { return cmd.Flags().Changed(name) }
 			o.restore = func(name, value string) error { return cmd.Flags().Set(name, value) }
 			return runRun(cmd.Context(), s, o)
@@ -99,7 +105,9 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 	f.IntVar(&o.tokensPerMinute, "tpm", 0, "tokens per minute at most (default: the suite's limits.tokensPerMinute, else no cap)")
 	f.IntVar(&o.batch, "batch", 1, "tasks per HTTP request (sync and async delivery)")
 	f.Float64Var(&o.maxCost, "max-cost", 0, "stop scheduling before spend could pass this many USD (default: the suite's limits.maxCost)")
-	f.DurationVar(&o.timeout, "timeout", 0, "per-request timeout (default: the suite's limits.timeout, else none)")
+	f.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("per-request timeout (default: the suite's limits.timeout, else %v)", runware.DefaultRequestTimeout))
+	f.DurationVar(&o.idleTimeout, "idle-timeout", runware.DefaultIdleTimeout, "end a request whose answer stops arriving for this long (a stream that stalls)")
+	f.DurationVar(&o.maxRetryAfter, "max-retry-after", runware.DefaultMaxRetryAfter, "longest pause a server's Retry-After may impose (longer ones are cut to this)")
 	f.StringVar(&o.out, "out", "", "run directory (default runs/<run-id>)")
 	f.StringVar(&o.resume, "resume", "", "resume the run in this directory: run only trials without a terminal line")
 	f.BoolVar(&o.retryErrors, "retry-errors", false, "with --resume: also re-run trials whose samples failed, marking them retried")
@@ -198,7 +206,11 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	} else if apiKey == "" {
 		return withCode(exitInput, errors.New("no API key: set RUNWARE_API_KEY or pass --sim to use the built-in simulator"))
 	}
-	client := runware.NewClient(apiKey, runware.WithEndpoint(endpoint), runware.WithHTTPClient(runner.HTTPClient(cfg.Concurrency)))
+	client, err := runware.New(apiKey, runware.WithEndpoint(endpoint), runware.WithHTTPClient(runner.HTTPClient(cfg.Concurrency)),
+		runware.WithIdleTimeout(o.idleTimeout))
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("RUNWARE_API_KEY: %w", err))
+	}
 	cfg.API = client
 	if o.cache != "" {
 		if cfg.Cache, err = runner.OpenCache(o.cache, endpointNamespace(o.sim, endpoint)); err != nil {
@@ -213,13 +225,14 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		// the run started, whatever becomes of the suite file.
 		Scoring: reports.RunScoring(suite)}
 	if !o.sim {
-		meta.Endpoint = endpoint
+		meta.Endpoint = runware.RedactURL(endpoint)
 	}
 	if o.shard != "" {
 		meta.Shard = shard.String()
 	}
 	dir := o.out
 	prevSamples := 0
+	var resumed *runner.Resumption
 	if prev != nil {
 		dir = o.resume
 		meta.RunID, meta.Started, meta.Flags = prev.RunID, prev.Started, prev.Flags
@@ -231,14 +244,19 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		}
 		meta.Resumes = append(prev.Resumes, journal.Resume{At: time.Now().UTC(), Changed: resumeChanges})
 		// A line of another run or suite would be taken for one of this
-		// run's trials: the one read of the journal refuses it.
-		state, st, err := runner.ReadState(filepath.Join(dir, journal.JournalFile), journal.OwnedBy(prev))
-		if err != nil {
+		// run's trials: the one read of the journal refuses it. The attempt
+		// log says what was spent and what was in flight when it stopped.
+		if resumed, err = runner.ReadResumption(dir, prev, o.retryErrors); err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
-		prevSamples = st.Records
-		if trials, cfg.Retried, err = runner.PendingTrials(trials, state, o.retryErrors); err != nil {
+		prevSamples = resumed.Records
+		cfg.PriorSpent, cfg.Recover = resumed.PriorSpent, resumed.Recover
+		if trials, cfg.Retried, err = runner.PendingTrials(trials, resumed.State, o.retryErrors); err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
+		}
+		if n := len(resumed.Recover); n > 0 {
+			fmt.Fprintf(s.Err, "promptgrid: resuming %s: %s in flight when it stopped: %d async recovered by taskUUID, %d sent again (may be billed twice)\n",
+				meta.RunID, plural(n, "request"), n-resumed.Resent, resumed.Resent)
 		}
 	} else {
 		meta.RunID = newRunID(time.Now())
@@ -265,6 +283,17 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		return withCode(exitInput, err)
 	}
 	cfg.Journal = w
+	attempts, err := rd.Attempts()
+	if err != nil {
+		return withCode(exitInput, err)
+	}
+	defer attempts.Close()
+	if resumed != nil {
+		if err := attempts.Settled(resumed.Settle...); err != nil {
+			return withCode(exitInput, err)
+		}
+	}
+	cfg.Attempts = attempts
 
 	// Run, with judge checks reaching the model through the same client,
 	// and progress on stderr.
@@ -279,6 +308,9 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	res, runErr := runner.RunTrials(ctx, cfg, trials)
 	stopProgress()
 	if cerr := w.Close(); runErr == nil && cerr != nil {
+		runErr = cerr
+	}
+	if cerr := attempts.Close(); runErr == nil && cerr != nil {
 		runErr = cerr
 	}
 	meta.Ended = time.Now().UTC()
@@ -337,6 +369,7 @@ func (o *runOptions) config(suite *eval.Suite) (runner.Config, error) {
 		Batch:            o.batch,
 		MaxCost:          l.MaxCost,
 		Timeout:          l.Timeout,
+		MaxRetryAfter:    o.maxRetryAfter,
 	}
 	if suite.Pricing != nil {
 		cfg.Pricing = *suite.Pricing
@@ -356,8 +389,14 @@ func (o *runOptions) config(suite *eval.Suite) (runner.Config, error) {
 	if o.set("timeout") {
 		cfg.Timeout = o.timeout
 	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = runware.DefaultRequestTimeout
+	}
 	if cfg.Rate < 0 || cfg.Concurrency < 0 || cfg.MaxCost < 0 || cfg.Batch < 1 || cfg.TokensPerMinute < 0 {
 		return cfg, withCode(exitInput, errors.New("--rate, --concurrency, --tpm and --max-cost must not be negative; --batch must be at least 1"))
+	}
+	if cfg.Timeout < 0 || o.idleTimeout <= 0 || o.maxRetryAfter < 0 {
+		return cfg, withCode(exitInput, errors.New("--timeout and --max-retry-after must not be negative, --idle-timeout must be positive"))
 	}
 	if o.arrival != "" {
 		cfg.Load = &runner.Load{Arrival: o.arrival, Rate: cfg.Rate, Burstiness: o.burstiness,

@@ -48,7 +48,7 @@ func TestKillThenResume(t *testing.T) {
 	if err := os.WriteFile(suite, []byte(killSuite), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const key, concurrency, trials = "kill-test-key", 4, 160
+	const key, concurrency, trials = "kill-test-key-0123456789", 4, 160
 	sim := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{key}, TimeScale: 0.02})
 	defer sim.Close()
 	dir := filepath.Join(tmp, "run")

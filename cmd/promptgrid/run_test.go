@@ -156,7 +156,7 @@ func TestRunNeverWritesTheKey(t *testing.T) {
 		return nil
 	})
 	// A wrong key is a fatal API error: exit 4 with the API's message.
-	_, errOut, code = runCLI(t, map[string]string{"RUNWARE_API_KEY": "wrong"},
+	_, errOut, code = runCLI(t, map[string]string{"RUNWARE_API_KEY": "wrong-key-0123456789abcdef"},
 		"run", "--endpoint", sim.URL(), "--quiet", "--out", filepath.Join(t.TempDir(), "r"), quickstart)
 	if code != exitAPI {
 		t.Fatalf("wrong key: exit %d, want %d (%s)", code, exitAPI, errOut)

@@ -16,7 +16,7 @@ import (
 )
 
 // simKey is the API key of the in-process simulator started by `run --sim`.
-const simKey = "sim"
+const simKey = "promptgrid-built-in-simulator-key"
 
 // simScenarios converts a suite's `sim:` list into simulator scenarios; both
 // `validate` and `run --sim` use it, so a suite that validates starts the

@@ -1,0 +1,244 @@
+package journal
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// AttemptsFile is a run directory's write-ahead log of requests: a line
+// before every request leaves ("sent": trial key, taskUUID, the most it can
+// cost) and a line once its answer is in ("settled": what it counts as
+// spent). It is what makes spend cumulative across resumes and lets a resume
+// find the requests a killed run had in flight. journal.jsonl stays one line
+// per sample; this file is never read by reports.
+const AttemptsFile = "attempts.jsonl"
+
+// Attempt kinds.
+const (
+	AttemptSent    = "sent"
+	AttemptSettled = "settled"
+)
+
+// MaxAttemptLine bounds one line of AttemptsFile; a longer one is not a line
+// promptgrid wrote.
+const MaxAttemptLine = 64 << 10
+
+// Attempt is one line of AttemptsFile.
+type Attempt struct {
+	Kind     string `json:"kind"`
+	TrialKey string `json:"trialKey"`
+	TaskUUID string `json:"taskUUID"`
+	// Delivery is the request's deliveryMethod (sent lines).
+	Delivery string `json:"deliveryMethod,omitempty"`
+	// Judge marks a judge check's request.
+	Judge bool `json:"judge,omitempty"`
+	// Bound is the most the request can cost, in USD (sent lines).
+	Bound float64 `json:"bound,omitempty"`
+	// Charged is what the request counts as spent, in USD (settled lines):
+	// the reported or estimated cost of its answer, its bound when the
+	// answer never arrived (timeout, reset, cancel), 0 when the server
+	// refused it.
+	Charged float64   `json:"charged"`
+	At      time.Time `json:"at"`
+}
+
+// AttemptLog appends to AttemptsFile. Every line is one write call made
+// before Sent returns, so a sent line is in the file (in the OS, which a
+// kill -9 does not lose) before its request leaves; the file is fsynced at
+// most SyncEvery after a write and on Close. Safe for concurrent use; a nil
+// *AttemptLog records nothing.
+type AttemptLog struct {
+	mu    sync.Mutex
+	f     *os.File
+	dirty bool
+	err   error
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	cerr  error
+}
+
+// Attempts opens the run's attempt log for appending (creating it), after
+// cutting a partial last line a crash may have left.
+func (d *RunDir) Attempts() (*AttemptLog, error) { return OpenAttempts(d.Path) }
+
+// OpenAttempts opens the attempt log in dir; see RunDir.Attempts.
+func OpenAttempts(dir string) (*AttemptLog, error) {
+	path := filepath.Join(dir, AttemptsFile)
+	if err := trimPartialLine(path); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open attempt log: %w", err)
+	}
+	l := &AttemptLog{f: f, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.syncLoop()
+	return l, nil
+}
+
+func (l *AttemptLog) syncLoop() {
+	defer close(l.done)
+	t := time.NewTicker(SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			if l.dirty && l.err == nil {
+				l.err = l.f.Sync()
+				l.dirty = false
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// Sent records requests about to leave, in one write.
+func (l *AttemptLog) Sent(as ...Attempt) error {
+	for i := range as {
+		as[i].Kind = AttemptSent
+	}
+	return l.write(as)
+}
+
+// Settled records what requests count as spent, in one write.
+func (l *AttemptLog) Settled(as ...Attempt) error {
+	for i := range as {
+		as[i].Kind = AttemptSettled
+	}
+	return l.write(as)
+}
+
+func (l *AttemptLog) write(as []Attempt) error {
+	if l == nil || len(as) == 0 {
+		return nil
+	}
+	var b []byte
+	now := time.Now().UTC()
+	for i := range as {
+		if as[i].At.IsZero() {
+			as[i].At = now
+		}
+		line, err := json.Marshal(&as[i])
+		if err != nil {
+			return fmt.Errorf("encode attempt: %w", err)
+		}
+		b = append(append(b, line...), '\n')
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	if _, err := l.f.Write(b); err != nil {
+		l.err = fmt.Errorf("write attempt log: %w", err)
+		return l.err
+	}
+	l.dirty = true
+	return nil
+}
+
+// Close fsyncs and closes the log; later calls return the first's result.
+func (l *AttemptLog) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.once.Do(func() { l.cerr = l.close() })
+	return l.cerr
+}
+
+func (l *AttemptLog) close() error {
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.err
+	if serr := l.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Ledger is what a run's attempt log says about money and requests in
+// flight, read on resume.
+type Ledger struct {
+	// Settled is the sum of the charges of settled attempts.
+	Settled float64
+	// Attempts counts sent lines.
+	Attempts int
+	// Open holds the sent attempts with no settled line, by taskUUID: the
+	// requests a killed run had in flight. Their cost is unknown until a
+	// journal line or a recovery settles them.
+	Open map[string]Attempt
+	// Exists is false when the directory has no attempt log (a run made by
+	// a promptgrid before it): spend must then be read from the journal.
+	Exists bool
+}
+
+// OpenBound is the sum of the bounds of the open attempts.
+func (l *Ledger) OpenBound() float64 {
+	s := 0.0
+	for _, a := range l.Open {
+		s += a.Bound
+	}
+	return s
+}
+
+// ReadLedger reads the attempt log of dir. Memory is one entry per attempt
+// open at a time (at most a run's concurrency per crash), not per attempt.
+func ReadLedger(dir string) (*Ledger, error) {
+	path := filepath.Join(dir, AttemptsFile)
+	led := &Ledger{Open: map[string]Attempt{}}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return led, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read attempt log: %w", err)
+	}
+	defer f.Close()
+	led.Exists = true
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), MaxAttemptLine)
+	line := 0
+	// A line that does not decode is refused unless it is the last one (a
+	// write cut short by a crash, which the next OpenAttempts trims).
+	var bad error
+	for sc.Scan() {
+		line++
+		if bad != nil {
+			return nil, bad
+		}
+		var a Attempt
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			bad = fmt.Errorf("%s:%d: not an attempt line: %v", path, line, err)
+			continue
+		}
+		switch a.Kind {
+		case AttemptSent:
+			led.Attempts++
+			led.Open[a.TaskUUID] = a
+		case AttemptSettled:
+			led.Settled += a.Charged
+			delete(led.Open, a.TaskUUID)
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown attempt kind %q", path, line, a.Kind)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", path, line+1, err)
+	}
+	return led, nil
+}
