@@ -90,6 +90,10 @@ type Config struct {
 	Retry Retry
 	// Cache, when set, answers repeated requests without calling the API.
 	Cache *Cache
+	// JudgeCache, when set, holds judge checks' answers (a run keeps them
+	// in its directory's JudgeCacheDir). Judge checks use the run's Judge
+	// unless the context given to RunTrials carries one (eval.WithJudge).
+	JudgeCache *Cache
 	// Retried marks the records of these trial keys as re-runs (--retry-errors).
 	Retried map[string]bool
 	// Progress, when set, is updated as the run goes.
@@ -239,6 +243,10 @@ func RunTrials(ctx context.Context, cfg Config, trials Trials) (res *Result, err
 		r.prog = &Progress{}
 	}
 	r.prog.addSpent(cfg.PriorSpent)
+	if eval.JudgeFrom(ctx) == nil {
+		r.reqCtx = eval.WithJudge(r.reqCtx, &Judge{api: cfg.API, cache: cfg.JudgeCache, pricing: cfg.Pricing,
+			retry: r.retry, timeout: cfg.Timeout, run: r, locks: map[string]*sync.Mutex{}})
+	}
 	// The bucket adapts to 429s unless AIMD is off or the run is open-loop
 	// (where --rate is the arrival rate and the bucket is not used).
 	if cfg.Load == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
 	"github.com/promptgrid/promptgrid/reports"
+	"github.com/promptgrid/promptgrid/runner"
 	"github.com/promptgrid/promptgrid/runware"
 	"github.com/spf13/cobra"
 )
@@ -68,7 +69,7 @@ otherwise they fail with a reason saying so.`,
 
 // judgeCacheDir is where a run's judge verdicts are cached unless told
 // otherwise, so that re-scoring finds the verdicts the run paid for.
-func judgeCacheDir(runDir string) string { return filepath.Join(runDir, "judge-cache") }
+func judgeCacheDir(runDir string) string { return filepath.Join(runDir, runner.JudgeCacheDir) }
 
 func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
 	if ctx == nil {
@@ -119,8 +120,19 @@ func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
 		if dir == "" {
 			dir = judgeCacheDir(o.runDir)
 		}
-		client := runware.NewClient(key, runware.WithEndpoint(endpoint), runware.WithHTTPClient(&http.Client{}))
-		ctx = eval.WithJudge(ctx, newJudge(client, dir))
+		client, err := runware.New(key, runware.WithEndpoint(endpoint), runware.WithHTTPClient(&http.Client{}))
+		if err != nil {
+			return withCode(exitInput, fmt.Errorf("RUNWARE_API_KEY: %w", err))
+		}
+		cache, err := runner.OpenCache(dir, endpointNamespace(false, endpoint))
+		if err != nil {
+			return withCode(exitInput, err)
+		}
+		pricing := eval.DefaultPricing
+		if suite.Pricing != nil {
+			pricing = *suite.Pricing
+		}
+		ctx = eval.WithJudge(ctx, runner.NewJudge(client, cache, pricing, runware.DefaultRequestTimeout))
 	}
 	in, out := filepath.Join(o.runDir, journal.JournalFile), filepath.Join(o.runDir, rescoredJournal)
 	st, err := reports.Rescore(ctx, in, out, reports.SuiteChecks(suite))

@@ -295,10 +295,11 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	}
 	cfg.Attempts = attempts
 
-	// Run, with judge checks reaching the model through the same client,
-	// and progress on stderr.
-	if j := newJudge(client, o.cache); j != nil {
-		ctx = eval.WithJudge(ctx, j)
+	// Judge checks reach the model through the run (its pacing, retries,
+	// timeout, budget and attempt log); their answers are cached in the run
+	// directory, so that a resume or a re-score never pays twice.
+	if cfg.JudgeCache, err = runner.OpenCache(filepath.Join(dir, runner.JudgeCacheDir), endpointNamespace(o.sim, endpoint)); err != nil {
+		return withCode(exitInput, err)
 	}
 	cfg.Progress = &runner.Progress{}
 	stopProgress := func() {}
