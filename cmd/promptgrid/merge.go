@@ -63,7 +63,7 @@ func mergeRun(ctx context.Context, s *streams, o *mergeOptions) error {
 			return withCode(exitInput, fmt.Errorf("merge: %w", err))
 		}
 	}
-	m, err := runner.Merge(o.dirs, o.out, newRunID(time.Now()))
+	m, err := runner.Merge(o.dirs, rd, newRunID(time.Now()))
 	if err != nil {
 		return withCode(exitInput, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/history"
 	"github.com/promptgrid/promptgrid/journal"
 	"github.com/promptgrid/promptgrid/reports"
 	"github.com/spf13/pflag"
@@ -37,7 +38,7 @@ type reportFlags struct {
 // register adds --format, --baseline, --fail-under, --margin and --fail-on.
 func (f *reportFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.formats, "format", []string{"table"}, formatHelp)
-	fs.StringVar(&f.baseline, "baseline", "", "compare with this earlier run directory and fail on a regression")
+	fs.StringVar(&f.baseline, "baseline", "", "compare with this earlier run directory and fail on a regression (latest:DIR: the newest earlier run of the suite on main under DIR)")
 	fs.Float64Var(&f.failUnder, "fail-under", -1, "fail (exit 1) when a cell's pass rate is below this fraction, e.g. 0.9")
 	fs.Float64Var(&f.margin, "margin", 0, "with --baseline: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
 	fs.StringVar(&f.failOn, "fail-on", "regression", "what fails the run: regression (needs --baseline) or any-fail (any case failing in any cell)")
@@ -158,10 +159,17 @@ func suiteOptions(suite *eval.Suite) reports.Options {
 // journal, prints and writes the comparison, and returns one message per
 // regressed cell.
 func (f *reportFlags) compareBaseline(_ context.Context, s *streams, runDir, jname string) ([]string, error) {
-	basePath := filepath.Join(f.baseline, journal.JournalFile)
+	base, err := resolveBaseline(f.baseline, runDir)
+	if err != nil {
+		return nil, err
+	}
+	if base != f.baseline {
+		fmt.Fprintf(s.Err, "promptgrid: --baseline %s: comparing with %s\n", f.baseline, base)
+	}
+	basePath := filepath.Join(base, journal.JournalFile)
 	c, err := reports.Compare(basePath, filepath.Join(runDir, jname), f.margin)
 	if err != nil {
-		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: %w", f.baseline, err))
+		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: %w", base, err))
 	}
 	if err := writeComparison(s, runDir, f.formats, c); err != nil {
 		return nil, err
@@ -169,13 +177,36 @@ func (f *reportFlags) compareBaseline(_ context.Context, s *streams, runDir, jna
 	var out []string
 	for _, d := range c.Cells {
 		if d.Verdict == reports.VerdictWorse {
-			out = append(out, regression(d, f.baseline))
+			out = append(out, regression(d, base))
 		}
 	}
 	if len(c.Cells) == 0 {
 		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: no sample pairs with this run (same cases, cells and seeds are needed)", f.baseline))
 	}
 	return out, nil
+}
+
+// latestPrefix asks --baseline for the most recent earlier run of the same
+// suite on the main branch among the run directories under a folder.
+const latestPrefix = "latest:"
+
+// resolveBaseline turns --baseline into a run directory: as given, or, for
+// latest:DIR, the most recent run under DIR of runDir's suite on the main
+// branch that started before runDir's run (history.LatestBaseline).
+func resolveBaseline(baseline, runDir string) (string, error) {
+	folder, ok := strings.CutPrefix(baseline, latestPrefix)
+	if !ok {
+		return baseline, nil
+	}
+	m, err := journal.ReadMeta(runDir)
+	if err != nil {
+		return "", withCode(exitInput, fmt.Errorf("--baseline %s: %w", baseline, err))
+	}
+	dir, err := history.LatestBaseline([]string{folder}, m.Suite, history.DefaultBranch, m.Started)
+	if err != nil {
+		return "", withCode(exitInput, fmt.Errorf("--baseline %s: %w", baseline, err))
+	}
+	return dir, nil
 }
 
 // regression describes a regressed cell for the gate's error message.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/history"
 	"github.com/promptgrid/promptgrid/journal"
 	"github.com/promptgrid/promptgrid/reports"
 	"github.com/promptgrid/promptgrid/runner"
@@ -236,6 +237,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	if prev != nil {
 		dir = o.resume
 		meta.RunID, meta.Started, meta.Flags = prev.RunID, prev.Started, prev.Flags
+		meta.Commit, meta.Branch = prev.Commit, prev.Branch
 		if meta.Flags == nil {
 			meta.Flags = map[string]string{}
 		}
@@ -259,6 +261,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 				meta.RunID, plural(n, "request"), n-resumed.Resent, resumed.Resent)
 		}
 	} else {
+		meta.Commit, meta.Branch = history.CommitInfo()
 		meta.RunID = newRunID(time.Now())
 		if dir == "" {
 			dir = filepath.Join("runs", meta.RunID)
