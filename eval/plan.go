@@ -50,12 +50,16 @@ type PlanRow struct {
 	Tasks    int `json:"tasks"`
 	Requests int `json:"requests"`
 	Samples  int `json:"samples"`
-	// PromptTokens is the estimate summed over samples; MaxOutputTokens
-	// bounds output plus thinking tokens (maxTokens per sample).
-	PromptTokens    int64 `json:"promptTokens"`
-	MaxOutputTokens int64 `json:"maxOutputTokens"`
-	// CostLow prices prompt tokens only; CostHigh adds MaxOutputTokens at
-	// the higher of the output and thinking prices.
+	// PromptTokens is the estimate summed over samples; PromptTokensBound
+	// its upper bound (TaskBound); MaxOutputTokens bounds output plus
+	// thinking tokens (maxTokens per sample).
+	PromptTokens      int64 `json:"promptTokens"`
+	PromptTokensBound int64 `json:"promptTokensBound"`
+	MaxOutputTokens   int64 `json:"maxOutputTokens"`
+	// CostLow prices the prompt estimate only; CostHigh is the sum of the
+	// tasks' TaskBound costs: the prompt bound at the input price plus
+	// MaxOutputTokens at the higher of the output and thinking prices, the
+	// same bound the runner reserves against --max-cost.
 	CostLow  float64 `json:"costLow"`
 	CostHigh float64 `json:"costHigh"`
 	// Expected figures come from a previous run; nil = unknown.
@@ -119,7 +123,6 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 		p.Pricing.Thinking, p.ThinkingPricedAsOutput = p.Pricing.Output, true
 	}
 	thinkPrice := p.Pricing.Thinking
-	highPrice := math.Max(p.Pricing.Output, thinkPrice)
 
 	rows := map[string]*PlanRow{}
 	var order []string
@@ -139,12 +142,14 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 		r.Tasks++
 		r.Requests += requestsPerTask(t.Request)
 		r.Samples += n
-		r.PromptTokens += int64(n * promptTokens(t.Request))
-		mt, ok := maxTokens(t.Request)
-		if !ok {
+		b := boundRequest(t.Request, n)
+		r.PromptTokens += int64(n * b.PromptEstimate)
+		r.PromptTokensBound += int64(n * b.PromptTokens)
+		if b.OutputAssumed {
 			p.MaxTokensAssumed = true
 		}
-		r.MaxOutputTokens += int64(n * mt)
+		r.MaxOutputTokens += int64(n * b.OutputTokens)
+		r.CostHigh += b.Cost(p.Pricing)
 	}
 	total := PlanRow{Cell: "total"}
 	expectedKnown, latencyKnown := opt.Previous != nil && len(order) > 0, opt.Previous != nil && len(order) > 0
@@ -152,7 +157,6 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 	for _, k := range order {
 		r := rows[k]
 		r.CostLow = float64(r.PromptTokens) * p.Pricing.Input / 1e6
-		r.CostHigh = r.CostLow + float64(r.MaxOutputTokens)*highPrice/1e6
 		if st, ok := opt.Previous[k]; ok && st.Samples > 0 {
 			out := st.CompletionTokens * float64(r.Samples)
 			visible := math.Max(st.CompletionTokens-st.ThinkingTokens, 0)
@@ -175,6 +179,7 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 		total.Requests += r.Requests
 		total.Samples += r.Samples
 		total.PromptTokens += r.PromptTokens
+		total.PromptTokensBound += r.PromptTokensBound
 		total.MaxOutputTokens += r.MaxOutputTokens
 		total.CostLow += r.CostLow
 		total.CostHigh += r.CostHigh
@@ -202,27 +207,6 @@ func requestsPerTask(req map[string]any) int {
 		return 2
 	}
 	return 1
-}
-
-// promptTokens estimates the prompt of one request: its system prompt and
-// every message.
-func promptTokens(req map[string]any) int {
-	n := 0
-	if st, ok := req["settings"].(map[string]any); ok {
-		if sp, ok := st["systemPrompt"].(string); ok {
-			n += EstimateTokens(sp)
-		}
-	}
-	if msgs, ok := req["messages"].([]any); ok {
-		for _, m := range msgs {
-			if mm, ok := m.(map[string]any); ok {
-				if c, ok := mm["content"].(string); ok {
-					n += EstimateTokens(c)
-				}
-			}
-		}
-	}
-	return n
 }
 
 // maxTokens returns settings.maxTokens, or the model maximum and false.

@@ -13,7 +13,9 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
 // System prompt "Be brief." (9 chars) = 3 tokens, prompt "What is 2+2?"
 // (12 chars) = 3 tokens: 6 prompt tokens per sample. Per cell: 1 case × 2
 // seeds = 2 trials, × numberResults 3 = 6 samples, 36 prompt tokens, 600
-// output tokens at most (maxTokens 100). Prices 1 / 2 / 3 USD per 1M.
+// output tokens at most (maxTokens 100). Prices 1 / 2 / 3 USD per 1M. The
+// prompt's bound (TaskBound) is its bytes plus 8 per message: 9+8 + 12+8 =
+// 37 per sample, 222 per cell.
 func TestPlanFigures(t *testing.T) {
 	s := mustLoad(t, writeSuite(t, `name: p
 model: m
@@ -45,11 +47,11 @@ cases: [{id: a, prompt: "What is 2+2?"}]
 		t.Fatalf("%d rows", len(p.Rows))
 	}
 	for _, r := range p.Rows {
-		if r.Trials != 2 || r.Tasks != 2 || r.Requests != 2 || r.Samples != 6 || r.PromptTokens != 36 || r.MaxOutputTokens != 600 {
+		if r.Trials != 2 || r.Tasks != 2 || r.Requests != 2 || r.Samples != 6 || r.PromptTokens != 36 || r.PromptTokensBound != 222 || r.MaxOutputTokens != 600 {
 			t.Errorf("%s: %+v", r.Cell, r)
 		}
-		// low: 36 × 1 / 1e6; high: + 600 × max(2, 3) / 1e6
-		if !near(r.CostLow, 0.000036) || !near(r.CostHigh, 0.001836) {
+		// low: 36 × 1 / 1e6; high: (222 × 1 + 600 × max(2, 3)) / 1e6
+		if !near(r.CostLow, 0.000036) || !near(r.CostHigh, 0.002022) {
 			t.Errorf("%s: cost %g..%g", r.Cell, r.CostLow, r.CostHigh)
 		}
 	}
@@ -62,7 +64,7 @@ cases: [{id: a, prompt: "What is 2+2?"}]
 		t.Errorf("high expected cost %v", c)
 	}
 	tot := p.Total
-	if tot.Samples != 12 || tot.PromptTokens != 72 || tot.MaxOutputTokens != 1200 || !near(tot.CostHigh, 0.003672) {
+	if tot.Samples != 12 || tot.PromptTokens != 72 || tot.MaxOutputTokens != 1200 || !near(tot.CostHigh, 0.004044) {
 		t.Errorf("total %+v", tot)
 	}
 	if tot.ExpectedCost == nil || !near(*tot.ExpectedCost, 0.002112) || *tot.ExpectedOutputTokens != 720 {
@@ -93,8 +95,9 @@ func TestPlanDefaults(t *testing.T) {
 	if p.Pricing.Thinking != 4.20 || !p.ThinkingPricedAsOutput {
 		t.Errorf("thinking price %v (as output %v), want 4.20 taken from output", p.Pricing.Thinking, p.ThinkingPricedAsOutput)
 	}
-	// 8 chars = 2 prompt tokens; 2 × 0.90 / 1e6 and + 49152 × 4.20 / 1e6.
-	if r.Requests != 2 || r.PromptTokens != 2 || r.MaxOutputTokens != 49152 || !near(r.CostLow, 1.8e-6) || !near(r.CostHigh, 1.8e-6+0.2064384) {
+	// 8 chars = 2 prompt tokens, 2 × 0.90 / 1e6; bound 8+8 bytes, so
+	// high = 16 × 0.90 / 1e6 + 49152 × 4.20 / 1e6.
+	if r.Requests != 2 || r.PromptTokens != 2 || r.MaxOutputTokens != 49152 || !near(r.CostLow, 1.8e-6) || !near(r.CostHigh, 1.44e-5+0.2064384) {
 		t.Errorf("total %+v", r)
 	}
 	if r.ExpectedCost != nil || p.ExpectedDuration != nil || p.MinDuration != 0 {

@@ -8,37 +8,33 @@ import (
 	"github.com/promptgrid/promptgrid/runware"
 )
 
-// DefaultMaxTokensBound is the completion-token bound per result assumed by
-// the budget when a request sets no settings.maxTokens. Runware documents no
-// default for Kimi K2.6; 32,768 is a deliberate over-estimate so that the
-// budget errs on the side of stopping early.
-const DefaultMaxTokensBound = 32768
-
-// upperBound is the most a trial can cost: every prompt byte counted as a
-// token (tokenizers produce fewer tokens than bytes) plus maxTokens for each
-// result, all priced at the dearer of output and thinking.
-func upperBound(task *runware.Task, p eval.Pricing) float64 {
-	prompt := promptTokens(task)
-	maxTok := DefaultMaxTokensBound
-	if task.Settings != nil && task.Settings.MaxTokens != nil && *task.Settings.MaxTokens > 0 {
-		maxTok = *task.Settings.MaxTokens
+// taskBound is eval's bound of a task, the one plan's "cost high" also
+// uses: prompt bytes plus a message overhead, and maxTokens (else the
+// model's output limit) per result.
+func taskBound(task *runware.Task) eval.TaskBound {
+	var system string
+	maxTok := 0
+	if task.Settings != nil {
+		system = task.Settings.SystemPrompt
+		if task.Settings.MaxTokens != nil {
+			maxTok = *task.Settings.MaxTokens
+		}
 	}
-	n := max(task.NumberResults, 1)
-	out := max(p.Output, p.Thinking)
-	return float64(n) * (float64(prompt)*p.Input + float64(maxTok)*out) / 1e6
+	contents := make([]string, len(task.Messages))
+	for i, m := range task.Messages {
+		contents[i] = m.Content
+	}
+	return eval.BoundTask(system, contents, maxTok, task.NumberResults)
 }
 
-// promptTokens bounds the prompt tokens of a task from above by its bytes
-// (plus a few tokens of chat-template overhead per message).
+// upperBound is the most a trial can cost (TaskBound.Cost).
+func upperBound(task *runware.Task, p eval.Pricing) float64 { return taskBound(task).Cost(p) }
+
+// promptTokens estimates the prompt tokens of a task for the
+// tokens-per-minute bucket (TaskBound.PromptEstimate per result).
 func promptTokens(task *runware.Task) int {
-	n := 0
-	for _, m := range task.Messages {
-		n += len(m.Content) + 8
-	}
-	if task.Settings != nil {
-		n += len(task.Settings.SystemPrompt) + 8
-	}
-	return n
+	b := taskBound(task)
+	return b.PromptEstimate * b.Results
 }
 
 // budget tracks spend against --max-cost. Before a trial is dispatched its

@@ -186,7 +186,7 @@ func (j *Judge) ask(ctx context.Context, key string, task runware.Task) (*runwar
 				return nil, spent, err
 			}
 			if r.tpm != nil {
-				if err := r.tpm.WaitN(ctx, min(promptTokens(&task)/4+1, r.tpm.Burst())); err != nil {
+				if err := r.tpm.WaitN(ctx, min(promptTokens(&task)+1, r.tpm.Burst())); err != nil {
 					return nil, spent, err
 				}
 			}

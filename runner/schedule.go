@@ -117,7 +117,7 @@ func (r *run) admit(ctx context.Context, batch []*job, paced bool) error {
 	}
 	if r.tpm != nil {
 		for _, j := range batch {
-			j.tpm = min(promptTokens(&j.task)/4+1, r.tpm.Burst())
+			j.tpm = min(promptTokens(&j.task)+1, r.tpm.Burst())
 			if err := r.tpm.WaitN(ctx, j.tpm); err != nil {
 				r.gate.release()
 				return err
