@@ -220,25 +220,10 @@ func pending(key string, state map[string]TrialState, retryErrors bool) (run, re
 	return false, false
 }
 
-// Pending returns the trials a resumed run still has to run: those without a
-// complete set of terminal lines and, with retryErrors, those whose latest
-// lines carry an error. The second result marks the latter as retried.
-func Pending(trials []eval.Trial, state map[string]TrialState, retryErrors bool) ([]eval.Trial, map[string]bool) {
-	var todo []eval.Trial
-	retried := map[string]bool{}
-	for _, t := range trials {
-		if run, again := pending(t.Key, state, retryErrors); run {
-			todo = append(todo, t)
-			if again {
-				retried[t.Key] = true
-			}
-		}
-	}
-	return todo, retried
-}
-
-// PendingTrials is Pending for a stream: it walks trials once to count the
-// pending ones and to collect the keys of the retried ones.
+// PendingTrials returns the trials a resumed run still has to run: those
+// without a complete set of terminal lines and, with retryErrors, those whose
+// latest lines carry an error; the map marks the latter as retried. It walks
+// trials once to count the pending ones and collect the retried keys.
 func PendingTrials(trials Trials, state map[string]TrialState, retryErrors bool) (Trials, map[string]bool, error) {
 	retried := map[string]bool{}
 	counting := true // the run's own walk must not write the map it reads
@@ -286,19 +271,8 @@ func (s Shard) Has(key string) bool {
 	return int(h.Sum64()%uint64(s.Count)) == s.Index-1
 }
 
-// SelectTrials is Select for a stream; it walks trials once to count the
-// shard's.
+// SelectTrials returns the trials of the shard, in order; it walks trials
+// once to count them.
 func (s Shard) SelectTrials(trials Trials) (Trials, error) {
 	return trials.Filter(func(t *eval.Trial) bool { return s.Has(t.Key) })
-}
-
-// Select returns the trials of the shard, in order.
-func (s Shard) Select(trials []eval.Trial) []eval.Trial {
-	var out []eval.Trial
-	for _, t := range trials {
-		if s.Has(t.Key) {
-			out = append(out, t)
-		}
-	}
-	return out
 }

@@ -171,21 +171,6 @@ type Trials struct {
 	Count, Samples int
 }
 
-// TrialSlice is a slice of trials as a stream.
-func TrialSlice(trials []eval.Trial) Trials {
-	t := Trials{Count: len(trials), Seq: func(yield func(eval.Trial, error) bool) {
-		for i := range trials {
-			if !yield(trials[i], nil) {
-				return
-			}
-		}
-	}}
-	for i := range trials {
-		t.Samples += numberResults(&trials[i])
-	}
-	return t
-}
-
 // Filter returns the trials of t that keep accepts. It walks t once to count
 // them (building every trial of an expanded suite once more).
 func (t Trials) Filter(keep func(*eval.Trial) bool) (Trials, error) {
@@ -209,11 +194,6 @@ func (t Trials) Filter(keep func(*eval.Trial) bool) (Trials, error) {
 		out.Samples += numberResults(&tr)
 	}
 	return out, nil
-}
-
-// Run executes a slice of trials; see RunTrials.
-func Run(ctx context.Context, cfg Config, trials []eval.Trial) (*Result, error) {
-	return RunTrials(ctx, cfg, TrialSlice(trials))
 }
 
 // RunTrials executes a stream of trials and journals every sample. Each
