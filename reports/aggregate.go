@@ -44,6 +44,15 @@ type Options struct {
 	// OverMaxErrorRate and listed by Summary.ErrorRateFailures. 0 means no
 	// gate; bound: 0 to 1.
 	MaxErrorRate float64
+	// Reference, Margin and FailUnder tune the comparison of the cells of
+	// one run (Summary.Within, docs/metrics.md "Choosing a cell"):
+	// Reference names the cell the others are compared with (see FindCell;
+	// empty: the highest pass rate), Margin is the practical margin (a
+	// fraction, as in compare) and FailUnder the pass rate a recommended
+	// cell must reach (0: none).
+	Reference string
+	Margin    float64
+	FailUnder float64
 }
 
 // Latency quantiles reported for every timing, and token quantiles.
@@ -72,6 +81,13 @@ type Aggregator struct {
 	ids    idHasher
 	blocks *blocks
 	open   openTrial
+	// uncounted is the cost of lines that do not count (superseded,
+	// incomplete), by cell key and by cell key and case: spent, not
+	// counted.
+	uncounted     map[string]*costTally
+	uncountedCase map[[2]string]*costTally
+	// within pairs the samples of the cells for Summary.Within.
+	within withinAcc
 }
 
 // openTrial is the consecutive trial being counted.
@@ -113,12 +129,41 @@ func (a *Aggregator) flush() {
 func Aggregate(path string, opts Options) (*Summary, error) {
 	a := NewAggregator(opts)
 	a.blocks = &blocks{id: a.trialID}
-	info, err := readLatest(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks)
+	info, err := readLatest(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks, a.AddUncounted)
 	if err != nil {
 		return nil, err
 	}
 	a.superseded, a.incomplt = info.Superseded, info.Incomplete
 	return a.Close(), nil
+}
+
+// AddUncounted accounts for the cost of a journal line that does not count
+// as a sample: one superseded by a later line of its sample (a retried or
+// resumed trial) or an incomplete one. It was billed, so it is in
+// Cost.Spent of its cell, case and the total, never in Cost.Total.
+// Aggregate passes it every such line; lines without a cost change nothing.
+func (a *Aggregator) AddUncounted(r *journal.Record) {
+	if r.Cost == nil || math.IsNaN(*r.Cost) {
+		return
+	}
+	if a.uncounted == nil {
+		a.uncounted, a.uncountedCase = map[string]*costTally{}, map[[2]string]*costTally{}
+	}
+	key := r.Variant + "\x00" + r.Cell
+	t := a.uncounted[key]
+	if t == nil {
+		t = &costTally{}
+		a.uncounted[key] = t
+	}
+	t.add(*r.Cost, r.CostEstimated)
+	ck := [2]string{key, r.CaseID}
+	tc := a.uncountedCase[ck]
+	if tc == nil {
+		tc = &costTally{}
+		a.uncountedCase[ck] = tc
+	}
+	tc.add(*r.Cost, r.CostEstimated)
+	a.total.m.extra.add(*r.Cost, r.CostEstimated)
 }
 
 // Add accounts for one sample.
@@ -136,9 +181,15 @@ func (a *Aggregator) Add(r *journal.Record) {
 			a.axes[k] = true
 		}
 	}
-	c.add(r, &a.opts)
-	a.total.add(r, &a.opts)
+	var req *id128
+	if r.Results > 1 {
+		id := a.ids.request(r)
+		req = &id
+	}
+	c.add(r, &a.opts, req)
+	a.total.add(r, &a.opts, nil)
 	a.addText(c, r)
+	a.within.add(r)
 }
 
 // addText counts the text of a sample of a trial with several results.
@@ -185,6 +236,17 @@ func CellLabel(variant, cell string) string {
 // Close computes the summary. The aggregator must not be used afterwards.
 func (a *Aggregator) Close() *Summary {
 	a.flush()
+	for k, c := range a.cells {
+		for _, cs := range c.cases {
+			cs.foldRequests()
+			if t := a.uncountedCase[[2]string{k, cs.id}]; t != nil {
+				cs.m.extra.merge(t)
+			}
+		}
+		if t := a.uncounted[k]; t != nil {
+			c.m.extra.merge(t)
+		}
+	}
 	s := &Summary{Schema: SchemaID, RunID: a.runID, Suite: a.suite, SuiteHash: a.hash,
 		Superseded: a.superseded, Incomplete: a.incomplt, Axes: []string{}}
 	for k := range a.axes {
@@ -219,6 +281,7 @@ func (a *Aggregator) Close() *Summary {
 	}
 	s.Total = a.total.summary(&a.opts, s.Ks, false, accs)
 	s.Warnings = truncationWarnings(s.Cells)
+	s.Within = a.within.summary(s, &a.opts)
 	return s
 }
 
@@ -249,6 +312,8 @@ type metricsAcc struct {
 	judgeCost                                 float64
 	judgeTokens, judgeCalls, judgeCached      int
 	trunc                                     truncAcc
+	// extra is the cost of lines that do not count (Cost.Spent only).
+	extra costTally
 }
 
 // values are the per-sample timings (ms) and token counts behind the
@@ -256,6 +321,9 @@ type metricsAcc struct {
 type values struct {
 	ttft, ttfo, e2e, queue, toSuccess []float64
 	prompt, thinking, visible         []float64
+	// e2eCens and toSuccessCens are the censoring bounds of requests
+	// without an answer (NaN when unknown).
+	e2eCens, toSuccessCens []float64
 }
 
 // valueFields lists the fields of values, for gathering them one at a time.
@@ -270,15 +338,16 @@ var valueFields = []func(*values) []float64{
 	func(v *values) []float64 { return v.visible },
 }
 
-func (v *values) add(r *journal.Record) {
-	t := &r.Timings
-	appendMs(&v.queue, t.Queue)
-	if r.Error == nil {
-		appendMs(&v.ttft, t.TTFT)
-		appendMs(&v.ttfo, t.TTFO)
-		appendMs(&v.e2e, t.E2E)
-		appendMs(&v.toSuccess, t.ToSuccess)
-	}
+// censoredFields gives, for the fields of valueFields that censor
+// requests without an answer (E2E, time to success), their bounds.
+var censoredFields = []func(*values) []float64{
+	2: func(v *values) []float64 { return v.e2eCens },
+	4: func(v *values) []float64 { return v.toSuccessCens },
+	7: nil,
+}
+
+// addTokens appends a sample's token counts (tokens are per result).
+func (v *values) addTokens(r *journal.Record) {
 	if u := r.Usage; u != nil {
 		v.prompt = append(v.prompt, float64(u.Prompt))
 		v.thinking = append(v.thinking, float64(u.Thinking))
@@ -315,7 +384,7 @@ func (m *metricsAcc) add(r *journal.Record) {
 		m.errors[r.Error.Class]++
 	}
 	if m.vals != nil {
-		m.vals.add(r)
+		m.vals.addTokens(r)
 	}
 	m.trunc.add(r)
 	switch {
@@ -330,15 +399,11 @@ func (m *metricsAcc) add(r *journal.Record) {
 	}
 }
 
-func appendMs(xs *[]float64, v *float64) {
-	if v != nil && !math.IsNaN(*v) {
-		*xs = append(*xs, *v)
-	}
-}
-
 func (m *metricsAcc) cost() Cost {
 	c := Cost{Reported: Num(m.reported), Estimated: Num(m.estimated), Total: Num(m.reported + m.estimated),
-		ReportedN: m.reportedN, EstimatedN: m.estimatedN, MissingN: m.missingN, PerSample: nan, PerPassing: nan}
+		ReportedN: m.reportedN, EstimatedN: m.estimatedN, MissingN: m.missingN, PerSample: nan, PerPassing: nan,
+		Partial: m.missingN > 0, Spent: Num(m.reported + m.estimated + m.extra.total()),
+		SpentEstimated: Num(m.estimated + m.extra.estimated), SpentLines: m.reportedN + m.estimatedN + m.extra.n()}
 	if m.samples > 0 {
 		c.PerSample = c.Total / Num(m.samples)
 	}
@@ -360,6 +425,38 @@ type caseAcc struct {
 	tags     []string
 	m        metricsAcc
 	failures []Failure
+	// reqs are the requests with several results, folded into one
+	// latency observation each when the aggregator closes.
+	reqs map[id128]*requestTimes
+}
+
+// addTimes accounts for a sample's timings: a request with one result
+// directly, one with several (req not nil) once, when folded.
+func (cs *caseAcc) addTimes(r *journal.Record, req *id128) {
+	if req == nil {
+		q := newRequestTimes()
+		q.add(r)
+		cs.m.vals.addRequest(&q)
+		return
+	}
+	if cs.reqs == nil {
+		cs.reqs = map[id128]*requestTimes{}
+	}
+	q := cs.reqs[*req]
+	if q == nil {
+		nq := newRequestTimes()
+		q = &nq
+		cs.reqs[*req] = q
+	}
+	q.add(r)
+}
+
+// foldRequests adds the requests with several results to the values.
+func (cs *caseAcc) foldRequests() {
+	for _, q := range cs.reqs {
+		cs.m.vals.addRequest(q)
+	}
+	cs.reqs = nil
 }
 
 // trialTexts counts the samples of one trial (numberResults > 1) and keeps
@@ -424,7 +521,7 @@ func newCellAcc(label, cell, variant string, values map[string]any, keep bool) *
 	return c
 }
 
-func (c *cellAcc) add(r *journal.Record, opts *Options) {
+func (c *cellAcc) add(r *journal.Record, opts *Options, req *id128) {
 	if ts := r.Timings.Scheduled; !ts.IsZero() && (c.firstScheduled.IsZero() || ts.Before(c.firstScheduled)) {
 		c.firstScheduled = ts
 	}
@@ -438,6 +535,9 @@ func (c *cellAcc) add(r *journal.Record, opts *Options) {
 		c.cases[r.CaseID] = cs
 	}
 	cs.m.add(r)
+	if cs.m.vals != nil {
+		cs.addTimes(r, req)
+	}
 	if !r.Pass && len(cs.failures) < opts.MaxFailures {
 		cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
 	}
@@ -485,17 +585,20 @@ func truncate(s string, limit int) string {
 // the cases of the cells in from (the cell itself, or every cell for the
 // total).
 func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc) *Cell {
-	var buf []float64
+	var buf, cbuf []float64
 	dist := func(field int, ps []float64) Dist {
-		buf = buf[:0]
+		buf, cbuf = buf[:0], cbuf[:0]
 		for _, fc := range from {
 			for _, cs := range fc.cases {
 				if v := cs.m.vals; v != nil {
 					buf = append(buf, valueFields[field](v)...)
+					if cf := censoredFields[field]; cf != nil {
+						cbuf = append(cbuf, cf(v)...)
+					}
 				}
 			}
 		}
-		return newDist(buf, ps)
+		return newCensoredDist(buf, cbuf, ps)
 	}
 	out := &Cell{Label: c.label, Cell: c.cell, Variant: c.variant, Values: c.values,
 		Cases: len(c.cases), Samples: c.m.samples, Passed: c.m.passed, Errored: c.m.errored,
@@ -565,7 +668,7 @@ func (cs *caseAcc) summary(pass bool, ks []int) *Case {
 	out := &Case{ID: cs.id, Tags: cs.tags, Samples: cs.m.samples, Passed: cs.m.passed, Errored: cs.m.errored,
 		Pass: pass, PassAtK: kRates([]CaseCount{{Pass: cs.m.passed, N: cs.m.samples}}, ks),
 		TTFT: newDist(v.ttft, latencyQuantiles), TTFO: newDist(v.ttfo, latencyQuantiles),
-		E2E: newDist(v.e2e, latencyQuantiles), ThinkingTokens: newDist(v.thinking, tokenQuantiles),
+		E2E: newCensoredDist(v.e2e, v.e2eCens, latencyQuantiles), ThinkingTokens: newDist(v.thinking, tokenQuantiles),
 		VisibleTokens: newDist(v.visible, tokenQuantiles), Cost: cs.m.cost(),
 		Errors: cs.m.errors, Retries: cs.m.retries, Failures: cs.failures}
 	lo, hi := Wilson(cs.m.passed, cs.m.samples, Z95)

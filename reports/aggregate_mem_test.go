@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,17 +28,36 @@ func TestTotalGathersCells(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What every distribution should hold, straight from the records.
+	// What every distribution should hold, straight from the records:
+	// timings once per request (the fixture's two results of a trial share
+	// it: E2E the later end, TTFT the earlier start), tokens per sample.
 	type vals struct{ queue, ttft, ttfo, e2e, toSuccess, prompt, thinking, visible []float64 }
-	add := func(v *vals, r *journal.Record) {
-		tm := &r.Timings
-		v.queue = append(v.queue, *tm.Queue)
-		if r.Error == nil {
-			v.ttft = append(v.ttft, *tm.TTFT)
-			v.ttfo = append(v.ttfo, *tm.TTFO)
-			v.e2e = append(v.e2e, *tm.E2E)
-			v.toSuccess = append(v.toSuccess, *tm.ToSuccess)
+	type req struct{ queue, ttft, ttfo, e2e, toSuccess float64 }
+	reqs := map[string]map[string]*req{}
+	var order []string
+	for _, r := range recs {
+		if reqs[r.Cell] == nil {
+			reqs[r.Cell] = map[string]*req{}
 		}
+		q := reqs[r.Cell][r.TrialKey]
+		if q == nil {
+			q = &req{queue: math.Inf(1), ttft: math.Inf(1), ttfo: math.Inf(1), e2e: math.Inf(-1), toSuccess: math.Inf(-1)}
+			reqs[r.Cell][r.TrialKey] = q
+			order = append(order, r.Cell+"\x00"+r.TrialKey)
+		}
+		tm := &r.Timings
+		q.queue = math.Min(q.queue, *tm.Queue)
+		if r.Error == nil {
+			q.ttft, q.ttfo = math.Min(q.ttft, *tm.TTFT), math.Min(q.ttfo, *tm.TTFO)
+			q.e2e, q.toSuccess = math.Max(q.e2e, *tm.E2E), math.Max(q.toSuccess, *tm.ToSuccess)
+		}
+	}
+	addReq := func(v *vals, q *req) {
+		v.queue = append(v.queue, q.queue)
+		v.ttft, v.ttfo = append(v.ttft, q.ttft), append(v.ttfo, q.ttfo)
+		v.e2e, v.toSuccess = append(v.e2e, q.e2e), append(v.toSuccess, q.toSuccess)
+	}
+	add := func(v *vals, r *journal.Record) {
 		if u := r.Usage; u != nil {
 			v.prompt = append(v.prompt, float64(u.Prompt))
 			v.thinking = append(v.thinking, float64(u.Thinking))
@@ -52,6 +72,11 @@ func TestTotalGathersCells(t *testing.T) {
 			byCell[r.Cell] = &vals{}
 		}
 		add(byCell[r.Cell], r)
+	}
+	for _, k := range order {
+		cell, key, _ := strings.Cut(k, "\x00")
+		addReq(&total, reqs[cell][key])
+		addReq(byCell[cell], reqs[cell][key])
 	}
 	check := func(name string, c *Cell, v *vals) {
 		want := map[string]Dist{

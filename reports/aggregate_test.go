@@ -36,13 +36,12 @@ func TestAggregatePerCell(t *testing.T) {
 	if !(high.PassRate.Lo < high.PassRate.Value && high.PassRate.Value < high.PassRate.Hi) {
 		t.Errorf("high interval %v does not bracket the rate", high.PassRate)
 	}
-	// E2E in none: 200 + 40*ci + 7*seed + 3*ri over ci 0..2, seed 1..2, ri 0..1.
+	// E2E in none: 200 + 40*ci + 7*seed + 3*ri over ci 0..2, seed 1..2, ri
+	// 0..1, once per request (its two results: the later end, ri = 1).
 	var xs []float64
 	for ci := 0; ci < 3; ci++ {
 		for seed := 1; seed <= 2; seed++ {
-			for ri := 0; ri < 2; ri++ {
-				xs = append(xs, 200+float64(40*ci+7*seed+3*ri))
-			}
+			xs = append(xs, 200+float64(40*ci+7*seed+3))
 		}
 	}
 	p50, _ := none.E2E.At(0.5)
@@ -50,7 +49,7 @@ func TestAggregatePerCell(t *testing.T) {
 		t.Errorf("none E2E p50 = %+v, want %v with an interval", p50, want)
 	}
 	if p95, _ := none.E2E.At(0.95); !p95.NTooSmall {
-		t.Errorf("p95 of 12 values should be flagged n too small: %+v", p95)
+		t.Errorf("p95 of 6 requests should be flagged n too small: %+v", p95)
 	}
 	if !approx(low.ThinkingTokens.Mean, 35) {
 		t.Errorf("low mean thinking = %v, want 35", low.ThinkingTokens.Mean)

@@ -89,9 +89,34 @@ func fmtCellDiff(d *CellDiff) string {
 	return s
 }
 
+// costKindLabel is how a compared cost is labelled: "est." for estimated,
+// "part est." for mixed, "" for reported.
+func costKindLabel(k string) string {
+	switch k {
+	case CostEstimated:
+		return "est."
+	case CostMixed:
+		return "part est."
+	}
+	return "reported"
+}
+
+// fmtCellCost formats a cell's cost difference, labelled when either side
+// is not (only) reported: "+$0.001000 (base reported, head est.)".
+func fmtCellCost(d *CellDiff) string {
+	s := fmtCostDiff(d.CostDiff)
+	if !d.CostDiff.Defined() || (d.BaseCostKind == CostReported && d.HeadCostKind == CostReported) {
+		return s
+	}
+	if d.BaseCostKind == d.HeadCostKind {
+		return s + " (" + costKindLabel(d.BaseCostKind) + ")"
+	}
+	return s + " (base " + costKindLabel(d.BaseCostKind) + ", head " + costKindLabel(d.HeadCostKind) + ")"
+}
+
 func compareRow(d *CellDiff) []string {
 	return []string{d.Label, strconv.Itoa(d.Cases), fmtPct(d.BaseRate), fmtPct(d.HeadRate), fmtCellDiff(d),
-		fmtP(d.PHolm), d.Test, fmtCellMDE(d), fmtRatio(d.Latency), fmtCostDiff(d.CostDiff), d.Verdict,
+		fmtP(d.PHolm), d.Test, fmtCellMDE(d), fmtRatio(d.Latency), fmtCellCost(d), d.Verdict,
 		fmtDiff(d.Availability.Diff), d.Availability.Verdict}
 }
 
@@ -119,6 +144,10 @@ func compareNotes(c *Comparison) []string {
 			notes = append(notes, fmt.Sprintf("%s: with %d paired %s the smallest p-value the test can give is %s, not below %.2f, so no change can be detected whatever the results; %d or more cases are needed (more with several cells, after Holm).",
 				d.Label, d.Cases, cases, strconv.FormatFloat(float64(d.MinP), 'g', 3, 64), Alpha, casesNeeded()))
 		}
+		if d.CostDiff.Defined() && d.BaseCostKind != d.HeadCostKind {
+			notes = append(notes, fmt.Sprintf("%s: the cost difference compares %s cost in base with %s cost in head (estimated = from the price table, not billed), so part of it may be the estimate, not a change in price.",
+				d.Label, d.BaseCostKind, d.HeadCostKind))
+		}
 		if d.ZeroSpread && d.Diff.Lo.Defined() {
 			notes = append(notes, fmt.Sprintf("%s: † every case changed by the same %s, so a t interval would have zero width; the interval is the exact 95%% bound for %d equal differences, not a certainty.",
 				d.Label, fmtPoints(d.Diff.Value), d.Cases))
@@ -132,8 +161,15 @@ func compareNote(c *Comparison) string {
 	if c.Margin > 0 {
 		below = fmt.Sprintf("-%.1f pts", 100*c.Margin)
 	}
-	s := fmt.Sprintf("Head %s vs base %s. Paired by case, cell, seed and result index; worse = the whole 95%% interval lies below %s and Holm-adjusted p < %.2f.",
-		c.Head.RunID, c.Base.RunID, below, Alpha)
+	var s string
+	if c.Pairing == PairingCase {
+		s = fmt.Sprintf("Head %s vs base %s. Pairing: by case (no sample pairs: the runs' seeds differ); per cell, the mean over cases of head minus base pass rate, t interval over cases, sign-flip test; worse = the whole 95%% interval lies below %s and Holm-adjusted p < %.2f.",
+			c.Head.RunID, c.Base.RunID, below, Alpha)
+	} else {
+		s = fmt.Sprintf("Head %s vs base %s. Pairing: by sample (case, cell, seed and result index); worse = the whole 95%% interval lies below %s and Holm-adjusted p < %.2f.",
+			c.Head.RunID, c.Base.RunID, below, Alpha)
+	}
+	s += " E2E ratio: per case, head over base geometric mean of answered requests' latency; interval over cases."
 	s += " Pass rates are over samples answered in both runs; the error rate (no answer: error or timeout) is compared apart, on every pair, worse = its interval lies above zero and Holm p < 0.05."
 	if c.FailOnAvailability {
 		s += " Decision: " + c.Decision + " (quality regressions and availability changes set it)."

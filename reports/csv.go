@@ -11,6 +11,18 @@ import (
 )
 
 // csvNum formats a number for CSV: empty when undefined.
+// csvQuantile is a quantile's value, or, when it falls among censored
+// requests, ">" and its lower bound (">timeout" when unknown).
+func csvQuantile(q QuantileEst) string {
+	if !q.Censored {
+		return csvNum(q.Value)
+	}
+	if !q.Value.Defined() {
+		return ">timeout"
+	}
+	return ">" + csvNum(q.Value)
+}
+
 func csvNum(v Num) string {
 	if !v.Defined() {
 		return ""
@@ -54,7 +66,9 @@ func CellsCSV(s *Summary) Renderer {
 		head = append(head, "cost_total", "cost_reported", "cost_estimated", "cost_per_sample", "cost_per_passing",
 			"cost_missing_n", "errors", "retries", "cached", "distinct_share",
 			"finish_length", "finish_length_share", "empty_text", "empty_text_share", "thinking_exhausted",
-			"judge_calls", "judge_cached", "judge_tokens", "judge_cost")
+			"judge_calls", "judge_cached", "judge_tokens", "judge_cost", "e2e_censored", "to_success_censored",
+			"cost_partial", "cost_spent", "cost_spent_estimated", "cost_spent_lines")
+		head = append(head, withinCSVHeader()...)
 		if err := cw.Write(head); err != nil {
 			return err
 		}
@@ -85,7 +99,7 @@ func CellsCSV(s *Summary) Renderer {
 				row = append(row, strconv.Itoa(d.N))
 				for _, p := range csvQuantiles {
 					q, _ := d.At(p)
-					row = append(row, csvNum(q.Value))
+					row = append(row, csvQuantile(q))
 				}
 			}
 			for _, d := range []Dist{c.PromptTokens, c.ThinkingTokens, c.VisibleTokens} {
@@ -102,7 +116,9 @@ func CellsCSV(s *Summary) Renderer {
 				strconv.Itoa(c.Truncation.Length), csvNum(c.Truncation.LengthShare), strconv.Itoa(c.Truncation.Empty),
 				csvNum(c.Truncation.EmptyShare), strconv.Itoa(c.Truncation.ThinkingExhausted),
 				strconv.Itoa(c.Judge.Calls), strconv.Itoa(c.Judge.Cached),
-				strconv.Itoa(c.Judge.Tokens), csvNum(c.Judge.Cost))
+				strconv.Itoa(c.Judge.Tokens), csvNum(c.Judge.Cost), strconv.Itoa(c.E2E.Censored), strconv.Itoa(c.ToSuccess.Censored),
+				strconv.FormatBool(c.Cost.Partial), csvNum(c.Cost.Spent), csvNum(c.Cost.SpentEstimated), strconv.Itoa(c.Cost.SpentLines))
+			row = append(row, withinCSVRow(s.Within, c.Label, c == s.Total)...)
 			if err := cw.Write(row); err != nil {
 				return err
 			}

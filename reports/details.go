@@ -18,6 +18,9 @@ func fmtDist(d Dist) string {
 		}
 		s += fmt.Sprintf("p%d %s", int(p*100+0.5), fmtQuantile(d, p))
 	}
+	if d.Censored > 0 {
+		return s + fmt.Sprintf(" (n=%d, %d censored)", d.N, d.Censored)
+	}
 	return s + fmt.Sprintf(" (n=%d)", d.N)
 }
 
@@ -51,7 +54,7 @@ func detailRow(c *Cell) []string {
 		fmtTokens(c.PromptTokens), fmtTokens(c.ThinkingTokens), fmtTokens(c.VisibleTokens),
 		fmt.Sprintf("%s (%d)", fmtUSD(c.Cost.Reported), c.Cost.ReportedN),
 		fmt.Sprintf("%s (%d)", fmtUSD(c.Cost.Estimated), c.Cost.EstimatedN),
-		fmtUSD(c.Cost.PerSample), fmtUSD(c.Cost.PerPassing), strconv.Itoa(c.Retries), strconv.Itoa(c.Cached), distinct, judge}
+		fmtPerSample(c.Cost, c.Cost.PerSample), fmtPerSample(c.Cost, c.Cost.PerPassing), strconv.Itoa(c.Retries), strconv.Itoa(c.Cached), distinct, judge}
 }
 
 // caseHeader and caseRow are the per-case table within a cell.

@@ -40,12 +40,41 @@ func pctNum(v Num) string { return strconv.FormatFloat(100*float64(v), 'f', 1, 6
 func fmtQuantile(d Dist, p float64) string {
 	q, ok := d.At(p)
 	switch {
+	case ok && q.Censored:
+		return fmtCensored(q.Value)
 	case d.N == 0 || !ok || !q.Value.Defined():
 		return "–"
 	case q.NTooSmall:
 		return nTooSmall
 	}
 	return fmtMs(q.Value)
+}
+
+// fmtQuantileValue formats a quantile's value, censored or not, whatever
+// its n.
+func fmtQuantileValue(q QuantileEst) string {
+	if q.Censored {
+		return fmtCensored(q.Value)
+	}
+	return fmtMs(q.Value)
+}
+
+// fmtCensored formats a quantile that falls among censored requests: "> X"
+// with its lower bound, "> timeout" when that is unknown.
+func fmtCensored(v Num) string {
+	if !v.Defined() {
+		return "> timeout"
+	}
+	return "> " + fmtMs(v)
+}
+
+// fmtCensoredCount says how many of a distribution's requests are censored:
+// " (2 of 6 censored)", or "" when none is.
+func fmtCensoredCount(d Dist) string {
+	if d.Censored == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of %d censored)", d.Censored, d.N)
 }
 
 func fmtMs(v Num) string {
@@ -74,17 +103,37 @@ func fmtUSD(v Num) string {
 	return "$" + strconv.FormatFloat(float64(v), 'f', 6, 64)
 }
 
-// fmtCost formats a cell's total cost, saying which part is estimated.
+// fmtCost formats a cell's total cost, saying which part is estimated,
+// whether some answered samples are unpriced (partial), and what was spent
+// when superseded lines were billed too.
 func fmtCost(c Cost) string {
+	var s string
 	switch {
 	case c.ReportedN == 0 && c.EstimatedN == 0:
-		return "unknown"
+		s = "unknown"
 	case c.ReportedN == 0:
-		return fmtUSD(c.Total) + " est."
+		s = fmtUSD(c.Total) + " est."
 	case c.EstimatedN > 0:
-		return fmtUSD(c.Total) + " (" + fmtUSD(c.Estimated) + " est.)"
+		s = fmtUSD(c.Total) + " (" + fmtUSD(c.Estimated) + " est.)"
+	default:
+		s = fmtUSD(c.Total)
 	}
-	return fmtUSD(c.Total)
+	if c.Partial && c.ReportedN+c.EstimatedN > 0 {
+		s += fmt.Sprintf(" partial: %d unpriced", c.MissingN)
+	}
+	if c.SpentLines > c.ReportedN+c.EstimatedN {
+		s += "; spent " + fmtUSD(c.Spent)
+	}
+	return s
+}
+
+// fmtPerSample formats the cost per sample, marked partial when some
+// answered samples have no cost.
+func fmtPerSample(c Cost, v Num) string {
+	if c.Partial && v.Defined() {
+		return fmtUSD(v) + " (partial)"
+	}
+	return fmtUSD(v)
 }
 
 // fmtErrors formats errors by class: "rateLimited 2, timeout 1", "none".

@@ -51,6 +51,10 @@ func HTML(s *Summary) Renderer {
 			v.Latency = append(v.Latency, latencyChart("ttft", "Time to first token (TTFT)", s.Cells, func(c *Cell) Dist { return c.TTFT }))
 		}
 		v.Cost = costChart(s.Cells)
+		v.Within = newHTMLWithin(s.Within)
+		for i := range v.Cost.Points {
+			v.Cost.Points[i].Recommended = s.Within != nil && v.Cost.Points[i].Label == s.Within.Recommended
+		}
 		for _, c := range s.Cells {
 			for _, cs := range c.PerCase {
 				if cs.Pass {
@@ -89,6 +93,8 @@ type htmlView struct {
 	Superseded, Incomplete  int
 	// Warnings are the summary's warning lines, shown under the table.
 	Warnings []string
+	// Within is the section "Choosing a cell" (nil with one cell).
+	Within *htmlWithin
 }
 
 type htmlFailure struct {
@@ -182,6 +188,9 @@ func latencyChart(id, title string, cells []*Cell, get func(*Cell) Dist) boxChar
 	for _, c := range cells {
 		if d := get(c); d.N > 0 {
 			hi = math.Max(hi, float64(d.Max))
+			if d.Censored > 0 && d.CensoredBound.Defined() {
+				hi = math.Max(hi, float64(d.CensoredBound))
+			}
 		}
 	}
 	step, top := niceScale(hi)
@@ -193,12 +202,31 @@ func latencyChart(id, title string, cells []*Cell, get func(*Cell) Dist) boxChar
 		d := get(c)
 		b := box{Label: c.Label, Y: chartTop + float64(i)*chartRowH, Text: "no data"}
 		if d.N > 0 {
-			q := func(p float64) float64 { e, _ := d.At(p); return x(e.Value) }
+			// A censored quantile without a known bound is drawn at the
+			// axis end: it lies beyond every observed value.
+			q := func(p float64) float64 {
+				e, _ := d.At(p)
+				if !e.Value.Defined() {
+					return x(Num(top))
+				}
+				return x(e.Value)
+			}
 			b.Has = true
 			b.Min, b.Max = x(d.Min), x(d.Max)
+			if d.Censored > 0 {
+				// Censored requests are slower than their bound: the
+				// whisker runs to the axis end.
+				b.Max = x(Num(top))
+				if !d.Min.Defined() {
+					b.Min = x(d.CensoredBound)
+					if !d.CensoredBound.Defined() {
+						b.Min = x(0)
+					}
+				}
+			}
 			b.P25, b.P50, b.P75, b.P95 = q(0.25), q(0.5), q(0.75), q(0.95)
 			p50, _ := d.At(0.5)
-			b.Text = fmt.Sprintf("p50 %s, n=%d", fmtMs(p50.Value), d.N)
+			b.Text = fmt.Sprintf("p50 %s, n=%d", fmtQuantileValue(p50), d.N) + fmtCensoredCount(d)
 		}
 		ch.Boxes = append(ch.Boxes, b)
 	}
@@ -226,6 +254,8 @@ type point struct {
 	X, Y, ErrLo, ErrHi float64
 	Front              bool
 	Text               string
+	// Recommended marks the cell the within-run comparison recommends.
+	Recommended bool
 }
 
 type scatterChart struct {
@@ -266,7 +296,7 @@ func costChart(cells []*Cell) scatterChart {
 	var poly []string
 	for _, c := range pts {
 		p := point{Label: c.Label, X: x(float64(c.Cost.PerSample)), Y: y(float64(c.PassRate.Value)), Front: front[c],
-			Text: fmt.Sprintf("%s: %s per sample, pass rate %s", c.Label, fmtUSD(c.Cost.PerSample), fmtRate(c.PassRate))}
+			Text: fmt.Sprintf("%s: %s per sample, pass rate %s", c.Label, fmtPerSample(c.Cost, c.Cost.PerSample), fmtRate(c.PassRate))}
 		p.ErrLo, p.ErrHi = p.Y, p.Y
 		if c.PassRate.Lo.Defined() {
 			p.ErrLo, p.ErrHi = y(float64(c.PassRate.Lo)), y(float64(c.PassRate.Hi))

@@ -82,7 +82,10 @@ func TestHTMLInChromium(t *testing.T) {
 		{"latency boxes", `<rect class="box"`, 6},
 		// One point per cell; with this fixture every cell is on the front.
 		{"cost chart", `<svg id="cost-chart"`, 1},
-		{"Pareto points", `<circle class="pt front"`, 3},
+		{"Pareto points", `<circle class="pt front[" ]`, 3},
+		// The within-run section with its recommendation, marked in the chart.
+		{"within-run table", `<table class="summary" id="within-table"`, 1},
+		{"recommendation", `<p class="recommendation" id="recommendation">Recommendation: `, 1},
 		{"Pareto line", `<polyline class="front-line"`, 1},
 		// The five failing case × cell pairs.
 		{"failing cases", `<details class="failure"`, 5},

@@ -63,6 +63,15 @@ func JUnit(s *Summary) Renderer {
 				{Name: "finishLengthShare", Value: fmtPct(c.Truncation.LengthShare)},
 				{Name: "emptyTextShare", Value: fmtPct(c.Truncation.EmptyShare)},
 			}}
+			if c.Cost.Partial || c.Cost.SpentLines > c.Cost.ReportedN+c.Cost.EstimatedN {
+				js.Properties = append(js.Properties, junitProperty{Name: "cost", Value: fmtCost(c.Cost)})
+			}
+			if c.E2E.Censored > 0 {
+				js.Properties = append(js.Properties,
+					junitProperty{Name: "e2eCensored", Value: fmt.Sprintf("%d of %d requests", c.E2E.Censored, c.E2E.N)},
+					junitProperty{Name: "e2eP95", Value: fmtQuantile(c.E2E, 0.95)})
+			}
+			js.Properties = append(js.Properties, withinProperties(s.Within, c.Label)...)
 			for _, l := range truncationWarnings([]*Cell{c}) {
 				js.Properties = append(js.Properties, junitProperty{Name: "warning", Value: xmlSafe(l)})
 			}
@@ -70,7 +79,7 @@ func JUnit(s *Summary) Renderer {
 			for _, cs := range c.PerCase {
 				jc := junitCase{Name: xmlSafe(cs.ID), Classname: xmlSafe(s.Suite + "." + c.Label), Time: "0"}
 				if cs.E2E.Mean.Defined() {
-					secs := float64(cs.E2E.Mean) * float64(cs.E2E.N) / 1000
+					secs := float64(cs.E2E.Mean) * float64(cs.E2E.N-cs.E2E.Censored) / 1000
 					total += secs
 					jc.Time = strconv.FormatFloat(secs, 'f', 3, 64)
 				}

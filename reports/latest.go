@@ -55,7 +55,7 @@ type ReadInfo struct {
 // the lines before it. When the journal's directory holds a run.json, a line
 // of another run or suite fails the second pass too (journal.OwnedBy).
 func ReadLatest(path string, fn func(*journal.Record) error) (ReadInfo, error) {
-	return readLatest(path, fn, nil)
+	return readLatest(path, fn, nil, nil)
 }
 
 // blocks finds, in ReadLatest's first pass, the groups of lines (trials) that
@@ -69,8 +69,10 @@ type blocks struct {
 	scattered *bloom
 }
 
-// readLatest is ReadLatest, also filling b (when not nil) in the first pass.
-func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInfo, error) {
+// readLatest is ReadLatest, also filling b (when not nil) in the first pass,
+// and passing every line that does not count (superseded or incomplete) to
+// skipped, when not nil.
+func readLatest(path string, fn func(*journal.Record) error, b *blocks, skipped func(*journal.Record)) (ReadInfo, error) {
 	var info ReadInfo
 	ids := newIDHasher()
 	seen := newBloom(path)
@@ -123,12 +125,18 @@ func readLatest(path string, fn func(*journal.Record) error, b *blocks) (ReadInf
 			if p := repeated[ids.sample(&k)]; p != nil {
 				p.lines++
 				if p.last != i {
+					if skipped != nil {
+						skipped(r)
+					}
 					return nil
 				}
 			}
 		}
 		if !r.Terminal() {
 			info.Incomplete++
+			if skipped != nil {
+				skipped(r)
+			}
 			return nil
 		}
 		return fn(r)

@@ -54,6 +54,9 @@ func Markdown(s *Summary) Renderer {
 		if s.Superseded > 0 || s.Incomplete > 0 {
 			fmt.Fprintf(bw, "\n%d journal lines were superseded by later attempts; %d interrupted samples are not counted.\n", s.Superseded, s.Incomplete)
 		}
+		if s.Within != nil {
+			writeWithinMarkdown(bw, s.Within)
+		}
 		bw.WriteString("\n<details><summary>Details by cell</summary>\n\n")
 		mdRow(bw, detailHeader())
 		mdRawRow(bw, mdSeps(len(detailHeader())))

@@ -71,6 +71,9 @@ type Summary struct {
 	// Warnings are lines every format prints under its table: one per cell
 	// in which thinking used up maxTokens and left empty answers.
 	Warnings []string `json:"warnings"`
+	// Within compares the cells with each other (runs of 2 or more cells):
+	// see WithinRun.
+	Within *WithinRun `json:"withinRun,omitempty"`
 }
 
 // Cell is the summary of one grid cell (or of the whole run, for the total).
@@ -188,12 +191,20 @@ type KRate struct {
 }
 
 // Dist describes a distribution of raw values: n, mean and quantiles.
+// Latencies are one value per request. N counts the censored values too:
+// requests without an answer, whose E2E and time to success are only known
+// to exceed a bound; Mean, Min and Max are over the observed values.
 type Dist struct {
-	N         int           `json:"n"`
-	Mean      Num           `json:"mean"`
-	Min       Num           `json:"min"`
-	Max       Num           `json:"max"`
-	Quantiles []QuantileEst `json:"quantiles,omitempty"`
+	N int `json:"n"`
+	// Censored counts the requests without an answer (E2E and time to
+	// success only); CensoredBound is the largest of their known bounds
+	// (null when none is known). Both are omitted when nothing is censored.
+	Censored      int           `json:"censored,omitempty"`
+	CensoredBound Num           `json:"censoredBound,omitempty"`
+	Mean          Num           `json:"mean"`
+	Min           Num           `json:"min"`
+	Max           Num           `json:"max"`
+	Quantiles     []QuantileEst `json:"quantiles,omitempty"`
 }
 
 // QuantileEst is one quantile (type 7) with its distribution-free 95% interval.
@@ -205,6 +216,9 @@ type QuantileEst struct {
 	Lo        Num     `json:"lo"`
 	Hi        Num     `json:"hi"`
 	NTooSmall bool    `json:"nTooSmall"`
+	// Censored is true when the quantile falls among censored requests:
+	// the true quantile is above Value (a lower bound, null when unknown).
+	Censored bool `json:"censored,omitempty"`
 }
 
 // At returns the quantile p of d, and false when d has none for p.
@@ -231,6 +245,17 @@ type Cost struct {
 	// PerSample = Total / samples; PerPassing = Total / passing samples.
 	PerSample  Num `json:"perSample"`
 	PerPassing Num `json:"perPassing"`
+	// Partial is true when some answered samples have no cost (MissingN >
+	// 0): Total, PerSample and PerPassing leave them out and are lower
+	// bounds.
+	Partial bool `json:"partial"`
+	// Spent is what every billed journal line cost, superseded and
+	// incomplete lines included (a trial re-run by --retry-errors or a
+	// resume was billed twice), SpentEstimated its estimated part and
+	// SpentLines the lines with a cost; Total counts only the samples.
+	Spent          Num `json:"spent"`
+	SpentEstimated Num `json:"spentEstimated"`
+	SpentLines     int `json:"spentLines"`
 }
 
 // Judge is what LLM-as-judge checks spent in a cell, counted apart from the

@@ -42,7 +42,7 @@ func tableRow(s *Summary, c *Cell) []string {
 		}
 	}
 	row = append(row,
-		fmtQuantile(c.E2E, 0.5), fmtQuantile(c.E2E, 0.95), fmtQuantile(c.TTFT, 0.5),
+		fmtQuantile(c.E2E, 0.5), fmtQuantile(c.E2E, 0.95)+fmtCensoredCount(c.E2E), fmtQuantile(c.TTFT, 0.5),
 		fmtMean(c.ThinkingTokens.Mean), fmtTruncation(c.Truncation), fmtCost(c.Cost), fmtErrors(c.Errors))
 	if hasJudge(s) {
 		row = append(row, fmt.Sprintf("%s (%d paid, %d cached)", fmtUSD(c.Judge.Cost), c.Judge.Calls, c.Judge.Cached))
@@ -92,6 +92,9 @@ func Table(s *Summary, ascii bool) Renderer {
 			if _, err := fmt.Fprintln(w, l); err != nil {
 				return err
 			}
+		}
+		if s.Within != nil {
+			return writeWithinTable(w, s.Within, ascii)
 		}
 		return nil
 	}
