@@ -45,6 +45,9 @@ type Client struct {
 	idleTimeout    time.Duration
 	maxResultBytes int
 	redactor       *Redactor
+	// pingInterval and pongTimeout are the WebSocket keep-alive (ws.go).
+	pingInterval time.Duration
+	pongTimeout  time.Duration
 }
 
 // Option configures a Client.
@@ -62,6 +65,8 @@ func NewClient(apiKey string, opts ...Option) *Client {
 		requestTimeout: DefaultRequestTimeout,
 		idleTimeout:    DefaultIdleTimeout,
 		maxResultBytes: DefaultMaxResultBytes,
+		pingInterval:   DefaultPingInterval,
+		pongTimeout:    DefaultPongTimeout,
 	}
 	for _, o := range opts {
 		o(c)
@@ -118,36 +123,9 @@ func NewTaskUUID() string { return uuid.NewString() }
 // tasks, mixed or unknown delivery methods, more than one stream task,
 // duplicate taskUUIDs) or a context cancelled before sending.
 func (c *Client) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
-	if len(tasks) == 0 {
-		return nil, errors.New("runware: Do called without tasks")
-	}
-	method := normDelivery(tasks[0].DeliveryMethod)
-	own := make([]Task, len(tasks))
-	seen := make(map[string]bool, len(tasks))
-	for i, t := range tasks {
-		if m := normDelivery(t.DeliveryMethod); m != method {
-			return nil, fmt.Errorf("runware: task %d has deliveryMethod %q, task 0 has %q: one request carries one delivery method", i, t.DeliveryMethod, tasks[0].DeliveryMethod)
-		}
-		if t.TaskUUID == "" {
-			t.TaskUUID = NewTaskUUID()
-		}
-		if t.TaskType == "" {
-			t.TaskType = TaskTextInference
-		}
-		if seen[t.TaskUUID] {
-			return nil, fmt.Errorf("runware: taskUUID %s appears twice in one request; results could not be matched", t.TaskUUID)
-		}
-		seen[t.TaskUUID] = true
-		own[i] = t
-	}
-	switch method {
-	case DeliverySync, DeliveryAsync:
-	case DeliveryStream:
-		if len(own) != 1 {
-			return nil, fmt.Errorf("runware: a stream request carries exactly one task, got %d", len(own))
-		}
-	default:
-		return nil, fmt.Errorf("runware: unknown deliveryMethod %q (want sync, async or stream)", method)
+	own, method, err := prepareTasks(tasks)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("runware: not sent: %w", err)
@@ -168,6 +146,45 @@ func (c *Client) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
 		c.redactResponse(r)
 	}
 	return resps, nil
+}
+
+// prepareTasks checks the tasks of one Do call and returns Do's copy of
+// them, each with a TaskUUID and a TaskType, and their delivery method: all
+// tasks must share one known method, a stream carries exactly one task, and
+// no taskUUID may appear twice. Client.Do and WSClient.Do share it.
+func prepareTasks(tasks []Task) ([]Task, string, error) {
+	if len(tasks) == 0 {
+		return nil, "", errors.New("runware: Do called without tasks")
+	}
+	method := normDelivery(tasks[0].DeliveryMethod)
+	own := make([]Task, len(tasks))
+	seen := make(map[string]bool, len(tasks))
+	for i, t := range tasks {
+		if m := normDelivery(t.DeliveryMethod); m != method {
+			return nil, "", fmt.Errorf("runware: task %d has deliveryMethod %q, task 0 has %q: one request carries one delivery method", i, t.DeliveryMethod, tasks[0].DeliveryMethod)
+		}
+		if t.TaskUUID == "" {
+			t.TaskUUID = NewTaskUUID()
+		}
+		if t.TaskType == "" {
+			t.TaskType = TaskTextInference
+		}
+		if seen[t.TaskUUID] {
+			return nil, "", fmt.Errorf("runware: taskUUID %s appears twice in one request; results could not be matched", t.TaskUUID)
+		}
+		seen[t.TaskUUID] = true
+		own[i] = t
+	}
+	switch method {
+	case DeliverySync, DeliveryAsync:
+	case DeliveryStream:
+		if len(own) != 1 {
+			return nil, "", fmt.Errorf("runware: a stream request carries exactly one task, got %d", len(own))
+		}
+	default:
+		return nil, "", fmt.Errorf("runware: unknown deliveryMethod %q (want sync, async or stream)", method)
+	}
+	return own, method, nil
 }
 
 // normDelivery maps the empty delivery method to its documented default, sync.

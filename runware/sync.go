@@ -26,6 +26,14 @@ func (c *Client) handleJSON(ctx context.Context, tasks []Task, resps []*Response
 		return
 	}
 	route(tasks, resps, dec, ex.resp)
+	c.checkResults(tasks, resps, ex.resp.StatusCode)
+}
+
+// checkResults applies the checks of a final JSON answer to routed
+// responses: non-text items and results past the cap fail, and a task with
+// fewer than max(numberResults, 1) results is ClassMalformed (the results
+// received are kept). status is the HTTP status (0 over a WebSocket).
+func (c *Client) checkResults(tasks []Task, resps []*Response, status int) {
 	for i, r := range resps {
 		rejectNonText(r)
 		c.capResults(r)
@@ -33,7 +41,7 @@ func (c *Client) handleJSON(ctx context.Context, tasks []Task, resps []*Response
 			continue
 		}
 		if want := max(tasks[i].NumberResults, 1); len(r.Results) < want {
-			r.Err = &Error{Class: ClassMalformed, HTTPStatus: ex.resp.StatusCode, TaskUUID: r.TaskUUID,
+			r.Err = &Error{Class: ClassMalformed, HTTPStatus: status, TaskUUID: r.TaskUUID,
 				TaskType: tasks[i].TaskType,
 				Message:  fmt.Sprintf("response carried %d of %d results for task %s", len(r.Results), want, r.TaskUUID)}
 		}

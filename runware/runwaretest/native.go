@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/promptgrid/promptgrid/runware"
@@ -130,6 +131,9 @@ func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := h.parseRequest(objs[start:], false)
+	// Free the taskUUIDs however the request ends: a fault answers before
+	// serveBatch or serveStream would (a retry may reuse the UUIDs).
+	defer h.release(slices.Concat(req.sync, req.stream))
 	p := h.inj.decide()
 	if h.applyStatusFault(w, p, req.uuids) || h.applyHostile(w, r, p) {
 		return

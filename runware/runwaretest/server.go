@@ -46,6 +46,8 @@ type Handler struct {
 	// whenever it is zero.
 	whPending int
 	whIdle    chan struct{}
+
+	ws wsHub // WebSocket sessions and connections (ws.go)
 }
 
 // NewHandler returns a simulator handler. It panics if a scenario is invalid
@@ -87,6 +89,8 @@ func NewHandler(opts Options) *Handler {
 	h.mux = http.NewServeMux()
 	h.route("POST /v1", h.serveNative)
 	h.route("POST /v1/{$}", h.serveNative)
+	h.route("GET /v1", h.serveWS) // WebSocket upgrades (ws.go)
+	h.route("GET /v1/{$}", h.serveWS)
 	h.route("POST /v1/chat/completions", h.serveChat)
 	h.route("GET /v1/models", h.serveModels)
 	h.route("GET /stats", h.serveStats)

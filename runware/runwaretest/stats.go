@@ -49,6 +49,8 @@ type Stats struct {
 	// most ever served at once.
 	InFlight    int64 `json:"inFlight"`
 	MaxInFlight int64 `json:"maxInFlight"`
+	// WebSocket counts the WebSocket endpoint (ws.go).
+	WebSocket WebSocketStats `json:"webSocket"`
 }
 
 func newStats() Stats {
@@ -60,9 +62,11 @@ func newStats() Stats {
 
 // Stats returns a snapshot of the handler's counters.
 func (h *Handler) Stats() Stats {
+	ws := h.WebSocketStats()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.stats
+	s.WebSocket = ws
 	s.Faults = maps.Clone(s.Faults)
 	s.Status = maps.Clone(s.Status)
 	s.Endpoints = maps.Clone(s.Endpoints)
