@@ -20,7 +20,7 @@ type Suite struct {
 	// SystemPrompt is the suite-wide system prompt template ("" = none); a
 	// case's or variant's replaces it.
 	SystemPrompt string
-	// Transport is the default transport: "native" or "openai".
+	// Transport is the default transport: "native", "openai" or "websocket".
 	Transport string
 	// FixedSeed, when the request defaults set seed, is sent verbatim as the
 	// seed of every task (Seeds then has one entry).

@@ -93,7 +93,8 @@ type Trial struct {
 	Request map[string]any
 	// RequestHash is a hash of the canonical JSON of Request.
 	RequestHash string
-	// Transport is "native" (default) or "openai" (chat completions).
+	// Transport is "native" (default), "openai" (chat completions) or
+	// "websocket" (the native API over Runware's WebSocket).
 	Transport string
 	Vars      map[string]any
 	Case      *Case

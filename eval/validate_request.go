@@ -59,7 +59,7 @@ var requestFields = map[string]fieldSpec{
 	"outputFormat":   enumOf("TEXT", "JSON"),
 	"jsonSchema":     {kind: kindSchema},
 	"webhookURL":     {kind: kindString},
-	"transport":      enumOf("native", "openai"),
+	"transport":      enumOf("native", "openai", "websocket"),
 
 	"inputs":        {kind: kindObject},
 	"inputs.images": {kind: kindStrings},

@@ -55,6 +55,11 @@ type Config struct {
 	Pass eval.PassRule
 	// Journal receives every sample.
 	Journal *journal.Writer
+	// WS sends the trials whose transport is "websocket" (a
+	// *runware.WSClient); Transport, when set, is the transport of every
+	// trial (--transport), whatever the suite says.
+	WS        API
+	Transport string
 	// Attempts, when set, records every request before it leaves and what
 	// it counts as spent once answered (the run directory's write-ahead
 	// log).
@@ -347,7 +352,7 @@ func (r *run) newJob(t *eval.Trial, key string) *job {
 		j.invalid = &runware.Error{Class: runware.ClassValidation, Message: err.Error()}
 	}
 	if a, ok := r.cfg.Recover[key]; ok && err == nil {
-		if a.Delivery == runware.DeliveryAsync && delivery(&task) == runware.DeliveryAsync && transport(t) == "native" {
+		if a.Delivery == runware.DeliveryAsync && delivery(&task) == runware.DeliveryAsync && r.transport(t) == "native" {
 			j.recoverUUID = a.TaskUUID
 		} else {
 			j.resent = true

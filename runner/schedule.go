@@ -95,7 +95,7 @@ func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, e
 
 // batchable reports whether a trial may share an HTTP request with others.
 func (r *run) batchable(j *job) bool {
-	return r.cfg.Batch > 1 && transport(j.trial) == "native" && delivery(&j.task) != runware.DeliveryStream
+	return r.cfg.Batch > 1 && r.transport(j.trial) == "native" && delivery(&j.task) != runware.DeliveryStream
 }
 
 // admit waits for a concurrency slot, a token of the rate bucket and the
@@ -136,7 +136,7 @@ func (r *run) serveCached(j *job, results chan<- outcome) bool {
 	if r.cfg.Cache == nil {
 		return false
 	}
-	resp, ok := r.cfg.Cache.lookup(&j.task, transport(j.trial), time.Now())
+	resp, ok := r.cfg.Cache.lookup(&j.task, r.transport(j.trial), time.Now())
 	if !ok {
 		return false
 	}

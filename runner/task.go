@@ -93,6 +93,15 @@ func transport(t *eval.Trial) string {
 	return t.Transport
 }
 
+// transport is the trial's transport in this run: --transport, else the
+// trial's own.
+func (r *run) transport(t *eval.Trial) string {
+	if r.cfg.Transport != "" {
+		return r.cfg.Transport
+	}
+	return transport(t)
+}
+
 // baseRecord fills the fields every sample of a trial shares.
 func (r *run) baseRecord(j *job, idx int) *journal.Record {
 	t := j.trial
@@ -114,7 +123,7 @@ func (r *run) baseRecord(j *job, idx int) *journal.Record {
 		RequestHash: t.RequestHash,
 		Model:       j.task.Model,
 		Delivery:    delivery(&j.task),
-		Transport:   transport(t),
+		Transport:   r.transport(t),
 		Vars:        t.Vars,
 		Attempts:    j.attempts,
 		Retried:     j.retried,

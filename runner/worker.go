@@ -142,8 +142,14 @@ func (r *run) send(batch []*job) []*runware.Response {
 	r.prog.Calls.Add(1)
 	var resps []*runware.Response
 	var err error
-	switch {
-	case transport(batch[0].trial) == "openai":
+	switch tr := r.transport(batch[0].trial); {
+	case tr == "websocket":
+		if r.cfg.WS == nil {
+			err = errors.New("no WebSocket client for transport websocket")
+		} else {
+			resps, err = r.cfg.WS.Do(ctx, tasks)
+		}
+	case tr == "openai":
 		c, ok := r.cfg.API.(ChatAPI)
 		if !ok {
 			err = errors.New("this client does not speak the OpenAI-compatible endpoint")
@@ -386,7 +392,7 @@ func (r *run) finish(j *job, resp *runware.Response, charge float64, results cha
 		r.tpm.ReserveN(time.Now(), min(completion, r.tpm.Burst()))
 	}
 	if r.cfg.Cache != nil && resp.Err == nil {
-		_ = r.cfg.Cache.store(&j.task, transport(j.trial), resp)
+		_ = r.cfg.Cache.store(&j.task, r.transport(j.trial), resp)
 	}
 	if !j.warmup {
 		r.score(j, recs)

@@ -30,6 +30,7 @@ type runOptions struct {
 	sim          bool
 	simTimeScale float64
 	endpoint     string
+	transport    string
 
 	rate             float64
 	concurrency      int
@@ -100,6 +101,7 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 	f.BoolVar(&o.sim, "sim", false, "run against the built-in simulator on 127.0.0.1 instead of the real API")
 	f.Float64Var(&o.simTimeScale, "sim-time-scale", 0.05, "with --sim: scale of the simulated model delays (1 = realistic, 0 = none)")
 	f.StringVar(&o.endpoint, "endpoint", runware.DefaultEndpoint, "Runware native API endpoint")
+	f.StringVar(&o.transport, "transport", "", "send every trial over this transport: native (HTTP), websocket or openai (default: the suite's)")
 	f.Float64Var(&o.rate, "rate", 0, "requests per second (default: the suite's limits.rate, else unlimited)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("requests in flight at most (default: the suite's limits.concurrency, else %d)", runner.DefaultConcurrency))
 	f.BoolVar(&o.fixedConcurrency, "fixed-concurrency", false, "no adaptation on 429: neither the rate nor the concurrency shrinks")
@@ -213,6 +215,14 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		return withCode(exitInput, fmt.Errorf("RUNWARE_API_KEY: %w", err))
 	}
 	cfg.API = client
+	// The WebSocket client dials on its first task, so a run without
+	// websocket trials never connects.
+	ws, err := runware.NewWS(apiKey, endpoint, runware.WithIdleTimeout(o.idleTimeout))
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("--endpoint %s: %w", runware.RedactURL(endpoint), err))
+	}
+	defer ws.Close()
+	cfg.WS = ws
 	if o.cache != "" {
 		if cfg.Cache, err = runner.OpenCache(o.cache, endpointNamespace(o.sim, endpoint)); err != nil {
 			return withCode(exitInput, err)
@@ -374,6 +384,12 @@ func (o *runOptions) config(suite *eval.Suite) (runner.Config, error) {
 		MaxCost:          l.MaxCost,
 		Timeout:          l.Timeout,
 		MaxRetryAfter:    o.maxRetryAfter,
+		Transport:        o.transport,
+	}
+	switch o.transport {
+	case "", "native", "openai", "websocket":
+	default:
+		return cfg, withCode(exitInput, fmt.Errorf("--transport %q: want native, websocket or openai", o.transport))
 	}
 	if suite.Pricing != nil {
 		cfg.Pricing = *suite.Pricing
