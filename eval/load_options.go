@@ -87,7 +87,12 @@ func (l *loader) loadPass(n *yaml.Node, what string, base ...PassRule) (PassRule
 	if len(base) > 0 {
 		r = base[0]
 	}
-	fields, ok := l.fields(n, what, []string{"threshold", "sample", "case"})
+	keys := []string{"threshold", "sample", "case"}
+	if len(base) == 0 {
+		// How errors count is the suite's choice, for every case.
+		keys = append(keys, "errors")
+	}
+	fields, ok := l.fields(n, what, keys)
 	if !ok {
 		return r, false
 	}
@@ -111,6 +116,15 @@ func (l *loader) loadPass(n *yaml.Node, what string, base ...PassRule) (PassRule
 			}
 		case "case":
 			l.loadCaseRule(f.val, what+".case", &r)
+		case "errors":
+			switch s, _ := l.str(f.val, what+".errors"); s {
+			case "fail":
+				r.ErrorsAsFailures = true
+			case "skip":
+				r.ErrorsAsFailures = false
+			default:
+				l.errf(f.val, "%s.errors must be skip (a sample without an answer is left out of pass rates, the default) or fail (it counts as failing); got %q", what, f.val.Value)
+			}
 		}
 	}
 	return r, true

@@ -125,6 +125,10 @@ type PassRule struct {
 	Case     string
 	K        int
 	Fraction float64
+	// ErrorsAsFailures counts a sample that got no answer (an error, a
+	// timeout) as a failing one (suite pass: {errors: fail}); by default
+	// it is left out of pass rates and counted in the error rate.
+	ErrorsAsFailures bool
 }
 
 // Filter keeps the cases selected by expr: a comma-separated list of terms,

@@ -25,6 +25,9 @@ type PassRule struct {
 	Case     string  `json:"case,omitempty"`
 	K        int     `json:"k,omitempty"`
 	Fraction float64 `json:"fraction,omitempty"`
+	// ErrorsAsFailures: a sample without an answer counts as failing
+	// (eval.PassRule.ErrorsAsFailures); meaningful on the suite's rule.
+	ErrorsAsFailures bool `json:"errorsAsFailures,omitempty"`
 }
 
 // Rule returns the recorded pass rule of a case: its own, else the suite's.

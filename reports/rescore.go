@@ -145,7 +145,8 @@ func RunScoring(s *eval.Suite) *journal.Scoring {
 // run.json (RunScoring), so that its report needs no suite file.
 func ScoringOptions(sc *journal.Scoring) Options {
 	return Options{
-		CellOrder: sc.CellOrder,
+		CellOrder:        sc.CellOrder,
+		ErrorsAsFailures: sc.Pass.ErrorsAsFailures,
 		Rule: func(caseID string) eval.PassRule {
 			r := sc.Rule(caseID)
 			return eval.PassRule{Threshold: r.Threshold, Case: r.Case, K: r.K, Fraction: r.Fraction}
@@ -155,5 +156,5 @@ func ScoringOptions(sc *journal.Scoring) Options {
 
 // recordedRule is r as run.json records it.
 func recordedRule(r eval.PassRule) journal.PassRule {
-	return journal.PassRule{Threshold: r.Threshold, Case: r.Case, K: r.K, Fraction: r.Fraction}
+	return journal.PassRule{Threshold: r.Threshold, Case: r.Case, K: r.K, Fraction: r.Fraction, ErrorsAsFailures: r.ErrorsAsFailures}
 }

@@ -89,7 +89,9 @@ func compareRun(_ context.Context, s *streams, o *compareOptions) error {
 		return withCode(exitInput, fmt.Errorf("--margin is a fraction between 0 and 1, got %g", o.margin))
 	}
 	headPath := journalPath(o.head)
-	c, err := reports.CompareWith(journalPath(o.base), headPath, o.margin, reports.Options{FailOnAvailability: o.failAvail})
+	opts := summaryOptions(s, filepath.Dir(headPath))
+	opts.FailOnAvailability = o.failAvail
+	c, err := reports.CompareWith(journalPath(o.base), headPath, o.margin, opts)
 	if err != nil {
 		return withCode(exitInput, err)
 	}
@@ -99,17 +101,7 @@ func compareRun(_ context.Context, s *streams, o *compareOptions) error {
 	if err := writeComparison(s, filepath.Dir(headPath), o.formats, c); err != nil {
 		return err
 	}
-	var gates []string
-	for _, d := range c.Cells {
-		if d.Verdict == reports.VerdictWorse {
-			gates = append(gates, regression(d, o.base))
-		}
-		if a := d.Availability; c.FailOnAvailability && a.Verdict == reports.VerdictWorse {
-			gates = append(gates, fmt.Sprintf("cell %s lost availability against %s: error rate %.1f%% → %.1f%%, difference %+.1f points [%+.1f, %+.1f], Holm p %.3g",
-				d.Label, o.base, 100*float64(a.BaseErrorRate), 100*float64(a.HeadErrorRate),
-				100*float64(a.Diff.Value), 100*float64(a.Diff.Lo), 100*float64(a.Diff.Hi), float64(a.PHolm)))
-		}
-	}
+	gates := comparisonGates(c, o.base)
 	if o.failOn == "any-fail" {
 		sum, err := reports.Aggregate(headPath, summaryOptions(s, filepath.Dir(headPath)))
 		if err != nil {

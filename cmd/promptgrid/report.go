@@ -141,7 +141,7 @@ func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
 	}
 	fmt.Fprintf(s.Err, "promptgrid: re-scored %s with %s: %d now pass, %d now fail, %s of cases no longer in the suite (kept as they were); wrote %s\n",
 		plural(st.Samples, "sample"), path, st.NowPass, st.NowFail, plural(st.Unknown, "sample"), out)
-	sum, err := reports.Aggregate(out, suiteOptions(suite))
+	sum, err := reports.Aggregate(out, o.report.options(suiteOptions(suite)))
 	if err != nil {
 		return withCode(exitInput, err)
 	}

@@ -28,11 +28,14 @@ const formatHelp = "what to produce, comma-separated: table prints the summary t
 // reportFlags are the reporting and gating flags shared by `run` and
 // `report`.
 type reportFlags struct {
-	formats   []string
-	baseline  string
-	failUnder float64
-	margin    float64
-	failOn    string
+	formats      []string
+	baseline     string
+	failUnder    float64
+	margin       float64
+	failOn       string
+	failAvail    bool
+	maxErrorRate float64
+	reference    string
 }
 
 // register adds --format, --baseline, --fail-under, --margin and --fail-on.
@@ -42,6 +45,18 @@ func (f *reportFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.failUnder, "fail-under", -1, "fail (exit 1) when a cell's pass rate is below this fraction, e.g. 0.9")
 	fs.Float64Var(&f.margin, "margin", 0, "with --baseline: a regression is an interval wholly below -margin (a fraction, e.g. 0.05)")
 	fs.StringVar(&f.failOn, "fail-on", "regression", "what fails the run: regression (needs --baseline) or any-fail (any case failing in any cell)")
+	fs.BoolVar(&f.failAvail, "fail-on-availability", false, "with --baseline: also fail when a cell's error rate rose, not only on a quality regression")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 0, "fail (exit 1) when a cell's error rate (samples without an answer) exceeds this fraction, e.g. 0.05 (0: no gate)")
+	fs.StringVar(&f.reference, "reference", "", "the cell the others are compared with in \"Choosing a cell\" (default: the highest pass rate)")
+}
+
+// options adds the flags' settings to a run's aggregation options.
+func (f *reportFlags) options(o reports.Options) reports.Options {
+	o.MaxErrorRate, o.Reference, o.Margin, o.FailOnAvailability = f.maxErrorRate, f.reference, f.margin, f.failAvail
+	if f.failUnder > 0 {
+		o.FailUnder = f.failUnder
+	}
+	return o
 }
 
 // validate checks flag values before anything runs.
@@ -53,6 +68,9 @@ func (f *reportFlags) validate() error {
 	}
 	if f.failOn != "regression" && f.failOn != "any-fail" {
 		return withCode(exitInput, fmt.Errorf("--fail-on: want regression or any-fail, got %q", f.failOn))
+	}
+	if f.maxErrorRate < 0 || f.maxErrorRate > 1 {
+		return withCode(exitInput, fmt.Errorf("--max-error-rate is a fraction between 0 and 1, got %g", f.maxErrorRate))
 	}
 	if f.failUnder > 1 {
 		return withCode(exitInput, fmt.Errorf("--fail-under is a fraction between 0 and 1, got %g", f.failUnder))
@@ -71,7 +89,7 @@ func (f *reportFlags) finish(ctx context.Context, s *streams, runDir string) err
 	if err := f.validate(); err != nil {
 		return err
 	}
-	sum, err := reports.Aggregate(filepath.Join(runDir, journal.JournalFile), summaryOptions(s, runDir))
+	sum, err := reports.Aggregate(filepath.Join(runDir, journal.JournalFile), f.options(summaryOptions(s, runDir)))
 	if err != nil {
 		return withCode(exitInput, fmt.Errorf("report on %s: %w", runDir, err))
 	}
@@ -115,6 +133,7 @@ func (f *reportFlags) emit(ctx context.Context, s *streams, runDir, jname string
 			}
 		}
 	}
+	gates = append(gates, sum.ErrorRateFailures(f.maxErrorRate)...)
 	if f.baseline != "" {
 		regressions, err := f.compareBaseline(ctx, s, runDir, jname)
 		if err != nil {
@@ -152,7 +171,7 @@ func summaryOptions(s *streams, runDir string) reports.Options {
 
 // suiteOptions are the aggregation options a suite implies.
 func suiteOptions(suite *eval.Suite) reports.Options {
-	return reports.Options{Rule: reports.SuiteRule(suite), CellOrder: reports.SuiteCellOrder(suite)}
+	return reports.Options{Rule: reports.SuiteRule(suite), CellOrder: reports.SuiteCellOrder(suite), ErrorsAsFailures: suite.Pass.ErrorsAsFailures}
 }
 
 // compareBaseline compares the journal jname of runDir with --baseline's
@@ -167,23 +186,35 @@ func (f *reportFlags) compareBaseline(_ context.Context, s *streams, runDir, jna
 		fmt.Fprintf(s.Err, "promptgrid: --baseline %s: comparing with %s\n", f.baseline, base)
 	}
 	basePath := filepath.Join(base, journal.JournalFile)
-	c, err := reports.Compare(basePath, filepath.Join(runDir, jname), f.margin)
+	c, err := reports.CompareWith(basePath, filepath.Join(runDir, jname), f.margin, f.options(summaryOptions(s, runDir)))
 	if err != nil {
 		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: %w", base, err))
 	}
 	if err := writeComparison(s, runDir, f.formats, c); err != nil {
 		return nil, err
 	}
+	if len(c.Cells) == 0 {
+		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: no sample pairs with this run (the same cases and cells are needed)", f.baseline))
+	}
+	return comparisonGates(c, base), nil
+}
+
+// comparisonGates lists what fails a comparison's decision: each cell with
+// a quality regression and, when the comparison fails on availability, each
+// cell whose error rate rose.
+func comparisonGates(c *reports.Comparison, base string) []string {
 	var out []string
 	for _, d := range c.Cells {
 		if d.Verdict == reports.VerdictWorse {
 			out = append(out, regression(d, base))
 		}
+		if a := d.Availability; c.FailOnAvailability && a.Verdict == reports.VerdictWorse {
+			out = append(out, fmt.Sprintf("cell %s lost availability against %s: error rate %.1f%% → %.1f%%, difference %+.1f points [%+.1f, %+.1f], Holm p %.3g",
+				d.Label, base, 100*float64(a.BaseErrorRate), 100*float64(a.HeadErrorRate),
+				100*float64(a.Diff.Value), 100*float64(a.Diff.Lo), 100*float64(a.Diff.Hi), float64(a.PHolm)))
+		}
 	}
-	if len(c.Cells) == 0 {
-		return nil, withCode(exitInput, fmt.Errorf("--baseline %s: no sample pairs with this run (same cases, cells and seeds are needed)", f.baseline))
-	}
-	return out, nil
+	return out
 }
 
 // latestPrefix asks --baseline for the most recent earlier run of the same

@@ -21,7 +21,8 @@ var resumeMayChange = map[string]bool{"rate": true, "concurrency": true, "timeou
 // resumeIgnores are flags that do not shape the run's samples: how this
 // invocation reports, shows progress and where it resumes.
 var resumeIgnores = map[string]bool{"resume": true, "retry-errors": true, "quiet": true, "out": true,
-	"format": true, "baseline": true, "fail-under": true, "margin": true, "fail-on": true}
+	"format": true, "baseline": true, "fail-under": true, "margin": true, "fail-on": true,
+	"fail-on-availability": true, "max-error-rate": true, "reference": true}
 
 // restoreFlags gives o every flag the resumed run was started (or last
 // resumed) with and not given now, refuses a given one that differs unless
