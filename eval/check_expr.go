@@ -74,9 +74,7 @@ func compileExpr(c *compiler, key, val *yaml.Node) Check {
 	if !ok {
 		return nil
 	}
-	prog, err := expr.Compile(src, expr.Env(exprTypes), expr.AsBool(), expr.MaxNodes(MaxExprNodes),
-		expr.Function("replace", boundedReplace, new(func(string, string, string) string)),
-		expr.Function("repeat", boundedRepeat, new(func(string, int) string)))
+	prog, err := compileExprSource(src)
 	if err != nil {
 		line, col := exprErrorPos(deref(val), err)
 		msg := err.Error()
@@ -88,6 +86,37 @@ func compileExpr(c *compiler, key, val *yaml.Node) Check {
 		return nil
 	}
 	return exprCheck{src: src, prog: prog}
+}
+
+// exprOptions are the options every expr check compiles with.
+func exprOptions(env map[string]any) []expr.Option {
+	return []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(MaxExprNodes),
+		expr.Function("replace", boundedReplace, new(func(string, string, string) string)),
+		expr.Function("repeat", boundedRepeat, new(func(string, int) string))}
+}
+
+// exprBoundTypes is exprTypes plus the evaluation budget.
+var exprBoundTypes = func() map[string]any {
+	m := map[string]any{exprBudgetVar: (*exprBudget)(nil)}
+	for k, v := range exprTypes {
+		m[k] = v
+	}
+	return m
+}()
+
+// compileExprSource compiles an expression twice: as written, for its
+// errors (every type error is reported against the expression the user
+// wrote), then with the step calls of the evaluation bounds patched in,
+// for running.
+func compileExprSource(src string) (*vm.Program, error) {
+	if _, err := expr.Compile(src, exprOptions(exprTypes)...); err != nil {
+		return nil, err
+	}
+	prog, err := expr.Compile(src, append(exprOptions(exprBoundTypes), exprBoundOptions()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("internal error bounding the expression: %w", err)
+	}
+	return prog, nil
 }
 
 // exprErrorPos maps an expression's error position to the suite file. The
@@ -159,7 +188,9 @@ func (e exprCheck) Name() string { return "expr " + e.src }
 
 func (e exprCheck) Eval(_ context.Context, s Sample) Outcome {
 	o := Outcome{Check: e.Name()}
-	out, err := expr.Run(e.prog, exprEnv(s))
+	env := exprEnv(s)
+	env[exprBudgetVar] = newExprBudget()
+	out, err := expr.Run(e.prog, env)
 	if err != nil {
 		msg := err.Error()
 		var fe *file.Error
@@ -167,6 +198,13 @@ func (e exprCheck) Eval(_ context.Context, s Sample) Outcome {
 			msg = fe.Message
 		}
 		o.Reason = "expression failed: " + msg
+		var be *exprBoundError
+		if errors.As(err, &be) || strings.Contains(msg, "memory budget exceeded") {
+			if !errors.As(err, &be) {
+				o.Reason = fmt.Sprintf("expression failed: it built more than %d list, map or range entries, the limit per evaluation", exprVMMemoryBudget)
+			}
+			return o
+		}
 		if m := missingMeasurements(s); len(m) > 0 {
 			o.Reason += fmt.Sprintf(" (nil for this sample: %s)", strings.Join(m, ", "))
 		}

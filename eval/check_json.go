@@ -161,7 +161,7 @@ func compileJSONPath(c *compiler, key, val *yaml.Node) Check {
 		if !ok {
 			return nil
 		}
-		if chk.matches, err = regexp.Compile(pat); err != nil {
+		if chk.matches, err = cachedRegexp(pat); err != nil {
 			c.errorf(f["matches"], "jsonPath matches does not compile: %v", err)
 			return nil
 		}

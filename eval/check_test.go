@@ -23,7 +23,7 @@ type checkRow struct {
 }
 
 // parseNode parses YAML text into its top node.
-func parseNode(t *testing.T, src string) *yaml.Node {
+func parseNode(t testing.TB, src string) *yaml.Node {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {

@@ -281,7 +281,7 @@ func (c *compiler) regexArg(key string, val *yaml.Node, negate bool) Check {
 	if flags != "" {
 		src = "(?" + flags + ")" + pat
 	}
-	re, err := regexp.Compile(src)
+	re, err := cachedRegexp(src)
 	if err != nil {
 		c.errorf(deref(patNode), "%s does not compile: %v", key, err)
 		return nil

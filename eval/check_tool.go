@@ -26,7 +26,7 @@ func compileToolCall(c *compiler, key, val *yaml.Node) Check {
 	val = deref(val)
 	if val.Kind == yaml.ScalarNode {
 		name, ok := c.nonEmptyText(val, key.Value)
-		if !ok {
+		if !ok || !c.toolName(val, name) {
 			return nil
 		}
 		return toolCallCheck{name: name}
@@ -40,7 +40,7 @@ func compileToolCall(c *compiler, key, val *yaml.Node) Check {
 		return nil
 	}
 	chk := toolCallCheck{}
-	if chk.name, ok = c.nonEmptyText(f["name"], "toolCall name"); !ok {
+	if chk.name, ok = c.nonEmptyText(f["name"], "toolCall name"); !ok || !c.toolName(f["name"], chk.name) {
 		return nil
 	}
 	if f["arguments"] != nil && f["argumentsSchema"] != nil {
@@ -66,6 +66,16 @@ func compileToolCall(c *compiler, key, val *yaml.Node) Check {
 		}
 	}
 	return chk
+}
+
+// toolName reports a name no tool can have (tools are named 1 to 64 of
+// A-Z a-z 0-9 _ -, as request.tools requires), which no call would match.
+func (c *compiler) toolName(n *yaml.Node, name string) bool {
+	if toolNameRE.MatchString(name) {
+		return true
+	}
+	c.errorf(n, "toolCall name %q is not a tool name (1 to 64 characters of A-Z, a-z, 0-9, _ and -): no call can match it", shortText(name))
+	return false
 }
 
 func (t toolCallCheck) Name() string {

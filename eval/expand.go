@@ -91,7 +91,11 @@ func ExpandSeq(s *Suite) iter.Seq2[Trial, error] {
 			return
 		}
 		arms := make([]arm, len(x.variants))
-		for _, c := range s.Cases {
+		for c, err := range s.AllCases() {
+			if err != nil {
+				yield(Trial{}, err)
+				return
+			}
 			for vi := range x.variants {
 				a, err := x.arm(c, &x.variants[vi])
 				if err != nil {
@@ -136,16 +140,38 @@ func CountTrials(s *Suite) (Count, error) {
 		return n, nil
 	}
 	per := len(x.seeds) * x.repeat
-	for _, c := range s.Cases {
+	count := func(c *Case, times int) error {
 		for vi := range x.variants {
 			a, err := x.arm(c, &x.variants[vi])
 			if err != nil {
-				return Count{}, err
+				return err
 			}
 			for _, cell := range x.cells {
-				n.Trials += per
-				n.Samples += per * int(cellNumberResults(a.request, cell))
+				n.Trials += per * times
+				n.Samples += per * times * int(cellNumberResults(a.request, cell))
 			}
+		}
+		return nil
+	}
+	for _, c := range s.Cases {
+		if err := count(c, 1); err != nil {
+			return Count{}, err
+		}
+	}
+	// The cases of a casesFrom set share their template's request, so
+	// they count alike: count the first, times the set's size. (Their
+	// messages rendered when the suite loaded; ExpandSeq renders them
+	// again and reports a failure then.)
+	for _, rs := range s.rowSets {
+		if rs.count() == 0 {
+			continue
+		}
+		c, err := rs.first()
+		if err != nil {
+			return Count{}, err
+		}
+		if err := count(c, rs.count()); err != nil {
+			return Count{}, err
 		}
 	}
 	return n, nil

@@ -26,6 +26,15 @@ type LoadOptions struct {
 	// /proc/self/environ. The command line maps it to
 	// --allow-outside-suite-dir.
 	AllowOutside bool
+	// CompactCases keeps the cases built from casesFrom data files out of
+	// Suite.Cases: the suite keeps each row's place in its file, and builds
+	// a case again when it is asked for, so that a million rows load in a
+	// few tens of megabytes. Suite.Cases then holds the suite's own cases
+	// only; Suite.NumCases counts every case and Suite.AllCases yields
+	// them all (ExpandSeq, CountTrials and Filter use them). Off by
+	// default: Suite.Cases holds every case, as callers that range over it
+	// expect.
+	CompactCases bool
 }
 
 // inputFiles reads the files of one suite, enforcing the rules every input
@@ -35,12 +44,13 @@ type inputFiles struct {
 	root         string // the suite file's directory, absolute, symlinks resolved
 	allowOutside bool
 	sources      map[string][]byte
-	hashes       []string // path NUL sha256, in read order
+	hashes       []string        // path NUL sha256, in read order
+	streamed     map[string]bool // data files hashed while streamed
 }
 
 // newInputFiles roots the rules at the directory of the suite file.
 func newInputFiles(suitePath string, opts LoadOptions) *inputFiles {
-	f := &inputFiles{allowOutside: opts.AllowOutside, sources: map[string][]byte{}}
+	f := &inputFiles{allowOutside: opts.AllowOutside, sources: map[string][]byte{}, streamed: map[string]bool{}}
 	dir, err := filepath.Abs(filepath.Dir(suitePath))
 	if err == nil {
 		if r, err := filepath.EvalSymlinks(dir); err == nil {
@@ -62,32 +72,11 @@ func (f *inputFiles) read(path string) ([]byte, error) {
 	if b, ok := f.sources[path]; ok {
 		return b, nil
 	}
-	if err := f.inside(path); err != nil {
+	fh, _, err := f.open(path, MaxInputFileBytes)
+	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, unwrapPathErr(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
-	}
-	if fi.Size() > MaxInputFileBytes {
-		return nil, fmt.Errorf("the file is %d bytes, more than the limit of %d: split it", fi.Size(), MaxInputFileBytes)
-	}
-	// O_NONBLOCK: if the path was swapped for a FIFO after the Stat, the
-	// open returns at once instead of waiting for a writer.
-	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, unwrapPathErr(err)
-	}
 	defer fh.Close()
-	if fi, err = fh.Stat(); err != nil {
-		return nil, unwrapPathErr(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
-	}
 	// A regular file can still grow while read, or report size 0 (procfs):
 	// never read past the limit.
 	b, err := io.ReadAll(io.LimitReader(fh, MaxInputFileBytes+1))
@@ -97,13 +86,58 @@ func (f *inputFiles) read(path string) ([]byte, error) {
 	if len(b) > MaxInputFileBytes {
 		return nil, fmt.Errorf("the file is more than %d bytes: split it", MaxInputFileBytes)
 	}
-	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
-		return nil, errors.New("not a text file (it holds NUL bytes or invalid UTF-8): name a UTF-8 text file")
+	if !isText(b) {
+		return nil, errNotText
 	}
 	f.sources[path] = b
-	sum := sha256.Sum256(b)
-	f.hashes = append(f.hashes, filepath.ToSlash(f.rel(path))+"\x00"+hex.EncodeToString(sum[:]))
+	f.addHash(path, sha256.Sum256(b))
 	return b, nil
+}
+
+// errNotText refuses a file with NUL bytes or invalid UTF-8.
+var errNotText = errors.New("not a text file (it holds NUL bytes or invalid UTF-8): name a UTF-8 text file")
+
+// isText reports whether b holds no NUL byte and is valid UTF-8.
+func isText(b []byte) bool { return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) }
+
+// addHash records a file's content hash for Suite.Hash.
+func (f *inputFiles) addHash(path string, sum [sha256.Size]byte) {
+	f.hashes = append(f.hashes, filepath.ToSlash(f.rel(path))+"\x00"+hex.EncodeToString(sum[:]))
+}
+
+// open opens path for reading after checking that it is inside the
+// suite's tree (unless allowed), a regular file (never a device or a FIFO,
+// which would hang or never end) and at most limit bytes. Errors say what
+// to do and never quote the file.
+func (f *inputFiles) open(path string, limit int64) (*os.File, os.FileInfo, error) {
+	if err := f.inside(path); err != nil {
+		return nil, nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, unwrapPathErr(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
+	}
+	if fi.Size() > limit {
+		return nil, nil, fmt.Errorf("the file is %d bytes, more than the limit of %d: split it", fi.Size(), limit)
+	}
+	// O_NONBLOCK: if the path was swapped for a FIFO after the Stat, the
+	// open returns at once instead of waiting for a writer.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, unwrapPathErr(err)
+	}
+	if fi, err = fh.Stat(); err != nil {
+		fh.Close()
+		return nil, nil, unwrapPathErr(err)
+	}
+	if !fi.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
+	}
+	return fh, fi, nil
 }
 
 // inside reports errOutside (with what to do) when path, symlinks

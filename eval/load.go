@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -38,7 +39,8 @@ func Load(path string) (*Suite, error) {
 // LoadWithOptions is Load with options (see LoadOptions).
 func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
 	files := newInputFiles(path, opts)
-	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, files: files, sources: files.sources}
+	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, files: files, sources: files.sources, opts: opts,
+		checkCache: map[*yaml.Node]cachedCheck{}}
 	root, err := l.parseFile(path, nil)
 	if err != nil {
 		return nil, err
@@ -49,11 +51,11 @@ func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
 	var s *Suite
 	if root != nil {
 		s = l.suite(root)
-		if len(l.probs) == 0 {
+		if l.nprobs == 0 {
 			l.checkTrialCount(s, root)
 		}
 	}
-	if len(l.probs) > 0 {
+	if l.nprobs > 0 {
 		return nil, l.problems()
 	}
 	h := sha256.New()
@@ -90,7 +92,87 @@ func (l *loader) problems() *Problems {
 		return pa.Col < pb.Col
 	})
 	list = dedupe(list)
-	return &Problems{List: list, Sources: l.sources}
+	// One line per file that had more problems than were kept, after its
+	// last kept one.
+	out := make([]Problem, 0, len(list)+len(order))
+	for i, p := range list {
+		out = append(out, p)
+		if i+1 < len(list) && list[i+1].File == p.File {
+			continue
+		}
+		shown := 0
+		for _, q := range list {
+			if q.File == p.File {
+				shown++
+			}
+		}
+		if more := l.perFile[p.File] - shown; more > 0 {
+			out = append(out, Problem{File: p.File, Msg: fmt.Sprintf("and %d more %s in this file (only the first %d are listed; fix these and validate again)", more, pluralWord(more, "problem"), MaxProblemsPerFile)})
+		}
+	}
+	total := 0
+	for _, n := range l.perFile {
+		total += n
+	}
+	return &Problems{List: out, Total: total, Sources: l.sources, lines: l.dataLines(out)}
+}
+
+// dataLines reads back the lines that problems in streamed data files
+// point at (at most MaxProblemsPerFile per file), each cut to a window
+// around its column, for the snippet under the problem.
+func (l *loader) dataLines(list []Problem) map[string]map[int]string {
+	want := map[string]map[int]int{}
+	for _, p := range list {
+		if _, ok := l.sources[p.File]; ok || p.Line <= 0 || !l.files.streamed[p.File] && !l.isDataFile(p.File) {
+			continue
+		}
+		if want[p.File] == nil {
+			want[p.File] = map[int]int{}
+		}
+		want[p.File][p.Line] = max(want[p.File][p.Line], p.Col)
+	}
+	out := map[string]map[int]string{}
+	for file, lines := range want {
+		fh, _, err := l.files.open(file, dataFileLimit)
+		if err != nil {
+			continue
+		}
+		br := bufio.NewReaderSize(&textReader{r: fh}, 64<<10)
+		got := map[int]string{}
+		for n := 1; len(got) < len(lines); n++ {
+			line, _, _, err := readLine(br, nil)
+			if err != nil {
+				break
+			}
+			if col, ok := lines[n]; ok {
+				// Enough past the column for snippet's window (columns
+				// count from the line's start, so the start stays).
+				end := min(len(line), col+4*maxSnippetRunes)
+				got[n] = strings.ToValidUTF8(string(line[:end]), "?")
+			}
+		}
+		fh.Close()
+		out[file] = got
+	}
+	return out
+}
+
+// isDataFile reports whether file is a casesFrom data file of the suite.
+func (l *loader) isDataFile(file string) bool {
+	for _, rs := range l.rowSets {
+		if rs.path == file {
+			return true
+		}
+	}
+	return false
+}
+
+// pluralWord is word, with an s unless n is 1.
+func pluralWord(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // dedupe drops identical problems (a shared node reported through two
@@ -131,7 +213,7 @@ func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
 		return nil, nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		l.probs = append(l.probs, Problem{File: path, Line: 1, Col: 1, Msg: "the file is empty: a suite needs at least a name, a model and cases"})
+		l.add(Problem{File: path, Line: 1, Col: 1, Msg: "the file is empty: a suite needs at least a name, a model and cases"})
 		return nil, nil
 	}
 	root := doc.Content[0]
@@ -171,7 +253,7 @@ func (l *loader) parseYAML(path string, src []byte) (*yaml.Node, bool) {
 	case errors.As(err, &le):
 		p.Line, p.Col = le.Mark.Line, le.Mark.Column
 	}
-	l.probs = append(l.probs, p)
+	l.add(p)
 	return nil, false
 }
 
@@ -179,9 +261,9 @@ func (l *loader) parseYAML(path string, src []byte) (*yaml.Node, bool) {
 func (l *loader) yamlErr(path string, src []byte, err error) {
 	var le *yaml.LoadError
 	if errors.As(err, &le) {
-		l.probs = append(l.probs, syntaxProblem(path, src, le))
+		l.add(syntaxProblem(path, src, le))
 	} else {
-		l.probs = append(l.probs, Problem{File: path, Msg: "YAML syntax error: " + err.Error()})
+		l.add(Problem{File: path, Msg: "YAML syntax error: " + err.Error()})
 	}
 }
 

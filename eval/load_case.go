@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
@@ -25,7 +26,7 @@ type rowCtx struct {
 
 // rowErr reports a problem caused by a row's data at the row's line.
 func (l *loader) rowErr(r *rowCtx, format string, args ...any) {
-	l.probs = append(l.probs, Problem{File: r.file, Line: r.line, Col: 1, Msg: fmt.Sprintf("row %d: ", r.row) + fmt.Sprintf(format, args...)})
+	l.add(Problem{File: r.file, Line: r.line, Col: 1, Msg: fmt.Sprintf("row %d: ", r.row) + fmt.Sprintf(format, args...)})
 }
 
 // renderAt renders a template written at node n. A template that does not
@@ -274,18 +275,36 @@ func (l *loader) loadChecks(n *yaml.Node, vars map[string]any, row *rowCtx) []Ch
 		if !ok {
 			continue
 		}
-		chk, probs := compileCheck(node, l.file(it), l.files)
+		var chk Check
+		var probs []Problem
+		if cc, hit := l.checkCache[it]; hit && !changed {
+			chk, probs = cc.chk, cc.probs
+		} else {
+			chk, probs = compileCheck(node, l.file(it), l.files)
+			// A check without a template compiles alike for every row of
+			// a casesFrom template: compile it once. (Checks are
+			// immutable once compiled, and shared by trials already.)
+			if !changed && row != nil && !l.frozen {
+				l.checkCache[it] = cachedCheck{chk, probs}
+			}
+		}
 		for _, p := range probs {
 			if changed && row != nil {
 				p.Msg = fmt.Sprintf("%s (casesFrom %s row %d)", p.Msg, row.file, row.row)
 			}
-			l.probs = append(l.probs, p)
+			l.add(p)
 		}
 		if chk != nil {
 			out = append(out, chk)
 		}
 	}
 	return out
+}
+
+// cachedCheck is a compiled check and its problems.
+type cachedCheck struct {
+	chk   Check
+	probs []Problem
 }
 
 // renderNode returns a deep copy of n with every scalar value that holds a
@@ -345,16 +364,33 @@ func (l *loader) renderNode(n *yaml.Node, vars map[string]any, row *rowCtx) (*ya
 	return n, false, true
 }
 
+// soleVarNames caches soleVar by template source (sources come from the
+// suite, so they are few; a casesFrom template asks once per row).
+var soleVarNames sync.Map
+
+// soleVar is the variable a template consists of alone, or "".
+func soleVar(src string) string {
+	if v, ok := soleVarNames.Load(src); ok {
+		return v.(string)
+	}
+	name := ""
+	if m := soleVarRE.FindStringSubmatch(strings.TrimSpace(src)); m != nil {
+		name = m[1]
+	}
+	soleVarNames.Store(src, name)
+	return name
+}
+
 var soleVarRE = regexp.MustCompile(`^\{\{-?\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}$`)
 
 // soleVarTag returns the YAML tag of the variable that a template consists
 // of alone, when that variable is a number or a boolean; "" otherwise.
 func soleVarTag(src string, vars map[string]any) string {
-	m := soleVarRE.FindStringSubmatch(strings.TrimSpace(src))
-	if m == nil {
+	name := soleVar(src)
+	if name == "" {
 		return ""
 	}
-	switch v := vars[m[1]].(type) {
+	switch v := vars[name].(type) {
 	case bool:
 		return "!!bool"
 	case int64, int:

@@ -61,7 +61,9 @@ type yamlBounds struct {
 // tree must not be walked further (its expansion is unbounded or too big).
 func (l *loader) checkYAMLBounds(root *yaml.Node, file string) bool {
 	probs := yamlBoundsProblems(root, file)
-	l.probs = append(l.probs, probs...)
+	for _, p := range probs {
+		l.add(p)
+	}
 	return len(probs) == 0
 }
 
@@ -176,7 +178,7 @@ func mulCount(a, b int64) (int64, bool) {
 // overflow checks; ok is false past MaxTrials (or int64). Each factor
 // counts at least 1, as in Expand.
 func trialCount(s *Suite) (n int64, ok bool) {
-	factors := []int64{int64(len(s.Cases)), int64(max(len(s.Variants), 1)), int64(max(len(s.Seeds), 1)), int64(max(s.Repeat, 1))}
+	factors := []int64{int64(s.NumCases()), int64(max(len(s.Variants), 1)), int64(max(len(s.Seeds), 1)), int64(max(s.Repeat, 1))}
 	for _, ax := range s.Grid {
 		factors = append(factors, int64(len(ax.Values)))
 	}
@@ -212,5 +214,5 @@ func (l *loader) checkTrialCount(s *Suite, root *yaml.Node) {
 	if over {
 		size = "more than 2^63 grid cells"
 	}
-	l.errf(at, "the suite expands to more than %d trials (%d cases x %s x %d variants x %d seeds x %d repeats): shrink the grid or split the suite", MaxTrials, len(s.Cases), size, max(len(s.Variants), 1), max(len(s.Seeds), 1), max(s.Repeat, 1))
+	l.errf(at, "the suite expands to more than %d trials (%d cases x %s x %d variants x %d seeds x %d repeats): shrink the grid or split the suite", MaxTrials, s.NumCases(), size, max(len(s.Variants), 1), max(len(s.Seeds), 1), max(s.Repeat, 1))
 }

@@ -114,9 +114,28 @@ func TestLoadInputFiles(t *testing.T) {
 
 // TestInputFileTooBig checks the size limit.
 func TestInputFileTooBig(t *testing.T) {
-	big := strings.Repeat("{}\n", MaxInputFileBytes/3+1)
-	p := writeSuite(t, limitsHead+"casesFrom: {file: big.jsonl, prompt: hi}\n", "big.jsonl", big)
-	if got := loadErr(t, p, LoadOptions{}); !strings.Contains(got, "more than the limit of") {
+	big := "# " + strings.Repeat("x", MaxInputFileBytes) + "\n"
+	p := writeSuite(t, limitsHead+"include: big.yaml\ncases: [{id: a, prompt: hi}]\n", "big.yaml", big)
+	if got := loadErr(t, p, LoadOptions{}); !strings.Contains(got, "more than the limit of 8388608") {
+		t.Errorf("include: got:\n%s", got)
+	}
+	// casesFrom data files are streamed, under their own limit.
+	defer func(n int64) { dataFileLimit = n }(dataFileLimit)
+	dataFileLimit = 1000
+	p = writeSuite(t, limitsHead+"casesFrom: {file: big.jsonl, prompt: hi}\n", "big.jsonl", strings.Repeat("{}\n", 334))
+	if got := loadErr(t, p, LoadOptions{}); !strings.Contains(got, "1002 bytes, more than the limit of 1000") {
+		t.Errorf("casesFrom: got:\n%s", got)
+	}
+}
+
+// TestCasesFromRowBound checks that a data file with more rows than a
+// suite may have trials stops being read there, instead of building
+// every case first.
+func TestCasesFromRowBound(t *testing.T) {
+	defer func(n int) { maxRows = n }(maxRows)
+	maxRows = 10
+	p := writeSuite(t, limitsHead+"casesFrom: {file: d.jsonl, prompt: hi}\n", "d.jsonl", strings.Repeat("{}\n", 11))
+	if got := loadErr(t, p, LoadOptions{}); !strings.Contains(got, "more than 10 rows") {
 		t.Errorf("got:\n%s", got)
 	}
 }

@@ -17,7 +17,21 @@ type loader struct {
 	fileOf  map[*yaml.Node]string // nodes that come from an included file
 	files   *inputFiles           // every file the suite reads, bounded and hashed
 	sources map[string][]byte     // files.sources
+	// probs keeps at most MaxProblemsPerFile problems per file, the
+	// earliest by position; nprobs counts every problem found and
+	// perFile the problems of each file (see add).
 	probs   []Problem
+	nprobs  int
+	perFile map[string]int
+	opts    LoadOptions
+	// rowSets are the casesFrom entries read so far, and rowIDs the
+	// hashes of their case ids (for duplicates).
+	rowSets []*rowSet
+	rowIDs  []idEntry
+	// checkCache holds the compiled checks of template check nodes that
+	// hold no template; frozen loaders (forks) only read it.
+	checkCache map[*yaml.Node]cachedCheck
+	frozen     bool
 	// variantNodes holds, per variant (in Suite.Variants order), the nodes
 	// of its template fields, so that a case's vars can be checked against
 	// them and problems point at the variant.
@@ -38,7 +52,7 @@ func (l *loader) errf(n *yaml.Node, format string, args ...any) {
 	if n != nil {
 		p.File, p.Line, p.Col = l.file(n), n.Line, n.Column
 	}
-	l.probs = append(l.probs, p)
+	l.add(p)
 }
 
 // deref follows aliases to the node they name.

@@ -119,6 +119,7 @@ func (l *loader) suite(root *yaml.Node) *Suite {
 	}
 	if f, ok := get("casesFrom"); ok {
 		l.loadCasesFrom(f.val, s, ids)
+		l.checkRowIDs()
 	}
 	_, hasCases := byKey["cases"]
 	_, hasFrom := byKey["casesFrom"]
@@ -152,9 +153,9 @@ func (l *loader) addCase(s *Suite, c *Case, at *yaml.Node, ids map[string]*yaml.
 // loadRequestDefaults validates the request mapping and moves the fields
 // promptgrid handles itself (model, transport, seed) into the Suite.
 func (l *loader) loadRequestDefaults(s *Suite, f field) {
-	before := len(l.probs)
+	before := l.nprobs
 	l.validateRequest(f.val, "request")
-	if len(l.probs) > before || f.val.Kind != yaml.MappingNode {
+	if l.nprobs > before || f.val.Kind != yaml.MappingNode {
 		// keep what is valid for later checks, but don't trust types
 		if f.val.Kind != yaml.MappingNode {
 			return
@@ -265,9 +266,9 @@ func (l *loader) loadGrid(n *yaml.Node) []GridAxis {
 		ax := GridAxis{Path: k.Value}
 		seen := map[string]*yaml.Node{}
 		for _, it := range items {
-			before := len(l.probs)
+			before := l.nprobs
 			l.validateField(k.Value, it, it)
-			if len(l.probs) > before {
+			if l.nprobs > before {
 				continue
 			}
 			val := value(it)

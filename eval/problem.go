@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -24,13 +25,26 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s", p.File, p.Msg)
 }
 
+// MaxProblemsPerFile is how many problems Load reports per file: the
+// earliest ones by position, then one line saying how many more there are.
+// A suite with 10,000 bad tool names or a data file with a million bad
+// rows costs the memory of these and a count.
+const MaxProblemsPerFile = 50
+
 // Problems is the error returned when a suite does not validate: every
 // problem found, in file order.
 type Problems struct {
 	List []Problem
+	// Total counts every problem found, including those past
+	// MaxProblemsPerFile in a file that List summarises in one line ("and
+	// N more problems in this file"); 0 means len(List).
+	Total int
 	// Sources maps file names to their contents, for printing the offending
 	// line under each problem.
 	Sources map[string][]byte
+	// lines holds the quoted lines of files not in Sources (streamed data
+	// files), by file and line number.
+	lines map[string]map[int]string
 }
 
 // Error renders every problem with its source line and a caret.
@@ -41,7 +55,11 @@ func (ps *Problems) Error() string {
 			b.WriteByte('\n')
 		}
 		b.WriteString(p.String())
-		if line, ok := sourceLine(ps.Sources[p.File], p.Line); ok && p.Col > 0 {
+		line, ok := sourceLine(ps.Sources[p.File], p.Line)
+		if !ok {
+			line, ok = ps.lines[p.File][p.Line]
+		}
+		if ok && p.Col > 0 {
 			line, col := snippet(line, p.Col)
 			fmt.Fprintf(&b, "\n    %s\n    %s^", line, caretPad(line, col))
 		}
@@ -49,15 +67,22 @@ func (ps *Problems) Error() string {
 	return b.String()
 }
 
+// sourceLine returns line n (1-based) of src without copying the rest.
 func sourceLine(src []byte, n int) (string, bool) {
 	if n <= 0 || src == nil {
 		return "", false
 	}
-	lines := strings.Split(string(src), "\n")
-	if n > len(lines) {
-		return "", false
+	for ; n > 1; n-- {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			return "", false
+		}
+		src = src[i+1:]
 	}
-	return strings.TrimRight(lines[n-1], "\r"), true
+	if i := bytes.IndexByte(src, '\n'); i >= 0 {
+		src = src[:i]
+	}
+	return strings.TrimRight(string(src), "\r"), true
 }
 
 // caretPad returns the whitespace that puts a caret under column col,
@@ -104,4 +129,58 @@ func snippet(line string, col int) (string, int) {
 		return "..." + out, col - start + 3
 	}
 	return out, col
+}
+
+// before reports whether p comes before q in its file.
+func (p Problem) before(q Problem) bool {
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
+
+// add records a problem. Past MaxProblemsPerFile problems in one file it
+// keeps the earliest ones by position (replacing the latest kept one) and
+// only counts the others; an identical problem already kept (a node
+// shared through an alias) is not counted again.
+func (l *loader) add(p Problem) {
+	if l.perFile == nil {
+		l.perFile = map[string]int{}
+	}
+	kept, latest := 0, -1
+	for i, q := range l.probs {
+		if q.File != p.File {
+			continue
+		}
+		if q == p {
+			return
+		}
+		kept++
+		if latest < 0 || l.probs[latest].before(q) {
+			latest = i
+		}
+	}
+	l.nprobs++
+	l.perFile[p.File]++
+	if kept < MaxProblemsPerFile {
+		l.probs = append(l.probs, p)
+		return
+	}
+	if p.before(l.probs[latest]) {
+		l.probs[latest] = p
+	}
+}
+
+// shortText cuts s to at most 100 runes (marking the cut with "..."), for
+// quoting a value in a problem: a bad value may be megabytes long.
+func shortText(s string) string {
+	const n = 100
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
 }

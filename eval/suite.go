@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"iter"
 	"path"
 	"strings"
 )
@@ -47,6 +48,40 @@ type Suite struct {
 	// SimPos locates each Sim entry (same index) in the suite's files, so
 	// that the caller converting the entries can point at a bad one.
 	SimPos []SimPos
+
+	// rowSets hold the casesFrom cases kept compact
+	// (LoadOptions.CompactCases), after Cases.
+	rowSets []*rowSet
+}
+
+// NumCases is how many cases the suite has: Cases and the compact
+// casesFrom cases (LoadOptions.CompactCases), after Filter.
+func (s *Suite) NumCases() int {
+	n := len(s.Cases)
+	for _, rs := range s.rowSets {
+		n += rs.count()
+	}
+	return n
+}
+
+// AllCases yields every case of the suite in order: Cases, then the
+// compact casesFrom cases, each built again from its row when it is
+// reached (so a walk holds one of them at a time). An error (a data file
+// that changed or vanished since the suite was loaded) is yielded once and
+// ends the walk.
+func (s *Suite) AllCases() iter.Seq2[*Case, error] {
+	return func(yield func(*Case, error) bool) {
+		for _, c := range s.Cases {
+			if !yield(c, nil) {
+				return
+			}
+		}
+		for _, rs := range s.rowSets {
+			if !rs.each(yield) {
+				return
+			}
+		}
+	}
 }
 
 // Pos is a position in a suite file, for messages.
@@ -158,19 +193,50 @@ func Filter(s *Suite, expr string) error {
 		}
 		return false
 	}
-	var kept []*Case
-	for _, c := range s.Cases {
+	keep := func(c *Case) bool {
 		ok := match(c.ID)
 		for _, tag := range c.Tags {
 			ok = ok || match(tag)
 		}
-		if ok {
+		return ok
+	}
+	var kept []*Case
+	for _, c := range s.Cases {
+		if keep(c) {
 			kept = append(kept, c)
 		}
 	}
-	if len(kept) == 0 {
+	n := len(kept)
+	sets := make([][]int32, len(s.rowSets))
+	for si, rs := range s.rowSets {
+		sets[si] = []int32{}
+		r, err := rs.openRows()
+		if err != nil {
+			return err
+		}
+		for k := range rs.count() {
+			i := k
+			if rs.keep != nil {
+				i = int(rs.keep[k])
+			}
+			c, err := rs.caseAt(r, i)
+			if err != nil {
+				r.Close()
+				return err
+			}
+			if keep(c) {
+				sets[si] = append(sets[si], int32(i))
+			}
+		}
+		r.Close()
+		n += len(sets[si])
+	}
+	if n == 0 {
 		return fmt.Errorf("filter %q matches no case id or tag in %s", expr, s.Path)
 	}
 	s.Cases = kept
+	for si, rs := range s.rowSets {
+		rs.keep = sets[si]
+	}
 	return nil
 }

@@ -223,7 +223,7 @@ func (l *loader) validateTools(n *yaml.Node) {
 				if s, ok := l.str(f.val, "tools.name"); ok {
 					nameNode = f.val
 					if !toolNameRE.MatchString(s) {
-						l.errf(f.val, "tool name %q must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -", s)
+						l.errf(f.val, "tool name %q must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -", shortText(s))
 					} else if first, dup := names[s]; dup {
 						l.errf(f.val, "duplicate tool name %q (first defined at line %d)", s, first.Line)
 					} else {

@@ -76,10 +76,7 @@ func Rescore(ctx context.Context, in, out string, checks CaseChecks) (RescoreSta
 // SuiteChecks adapts a loaded suite to CaseChecks: a case's own pass rule
 // when it has one, else the suite's.
 func SuiteChecks(s *eval.Suite) CaseChecks {
-	byID := make(map[string]*eval.Case, len(s.Cases))
-	for _, c := range s.Cases {
-		byID[c.ID] = c
-	}
+	byID := casesByID(s)
 	rule := SuiteRule(s)
 	return func(id string) ([]eval.Check, eval.PassRule, bool) {
 		c, ok := byID[id]
@@ -90,13 +87,24 @@ func SuiteChecks(s *eval.Suite) CaseChecks {
 	}
 }
 
+// casesByID indexes every case of s, those a compact suite keeps as data
+// file rows included (a data file that changed since loading ends the walk:
+// its later cases count as no longer in the suite).
+func casesByID(s *eval.Suite) map[string]*eval.Case {
+	byID := make(map[string]*eval.Case, s.NumCases())
+	for c, err := range s.AllCases() {
+		if err != nil {
+			break
+		}
+		byID[c.ID] = c
+	}
+	return byID
+}
+
 // SuiteRule returns the pass rule of each case of a suite, for
 // Options.Rule.
 func SuiteRule(s *eval.Suite) func(caseID string) eval.PassRule {
-	byID := make(map[string]*eval.Case, len(s.Cases))
-	for _, c := range s.Cases {
-		byID[c.ID] = c
-	}
+	byID := casesByID(s)
 	return func(id string) eval.PassRule {
 		if c, ok := byID[id]; ok && c.Pass != nil {
 			return *c.Pass
@@ -130,7 +138,10 @@ func SuiteCellOrder(s *eval.Suite) []string {
 // cases' own rules only where they differ from the suite's.
 func RunScoring(s *eval.Suite) *journal.Scoring {
 	sc := &journal.Scoring{CellOrder: SuiteCellOrder(s), Pass: recordedRule(s.Pass)}
-	for _, c := range s.Cases {
+	for c, err := range s.AllCases() {
+		if err != nil {
+			break // the run's expansion reports it
+		}
 		if c.Pass != nil && *c.Pass != s.Pass {
 			if sc.Cases == nil {
 				sc.Cases = map[string]journal.PassRule{}

@@ -16,11 +16,12 @@ func loadSuite(s *streams, path, filter string) (*eval.Suite, error) {
 	if err != nil {
 		var ps *eval.Problems
 		if errors.As(err, &ps) {
+			n := max(ps.Total, len(ps.List))
 			noun := "problems"
-			if len(ps.List) == 1 {
+			if n == 1 {
 				noun = "problem"
 			}
-			return nil, withCode(exitInput, fmt.Errorf("%s: %d %s:\n%w", path, len(ps.List), noun, ps))
+			return nil, withCode(exitInput, fmt.Errorf("%s: %d %s:\n%w", path, n, noun, ps))
 		}
 		return nil, withCode(exitInput, err)
 	}
@@ -32,5 +33,7 @@ func loadSuite(s *streams, path, filter string) (*eval.Suite, error) {
 
 // loadOptions are the eval.LoadOptions the global flags ask for.
 func (s *streams) loadOptions() eval.LoadOptions {
-	return eval.LoadOptions{AllowOutside: s.AllowOutsideSuiteDir}
+	// Data-file cases stay rows in their file until reached, so a suite of
+	// a million rows loads in flat memory.
+	return eval.LoadOptions{AllowOutside: s.AllowOutsideSuiteDir, CompactCases: true}
 }

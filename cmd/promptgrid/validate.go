@@ -71,7 +71,7 @@ func validateRun(s *streams, opts validateOptions) error {
 
 // suiteSummary counts cases, cells, variants, trials and samples.
 func suiteSummary(suite *eval.Suite, n eval.Count) string {
-	out := fmt.Sprintf("%s, %s", plural(len(suite.Cases), "case"), plural(len(eval.Cells(suite.Grid)), "cell"))
+	out := fmt.Sprintf("%s, %s", plural(suite.NumCases(), "case"), plural(len(eval.Cells(suite.Grid)), "cell"))
 	if len(suite.Variants) > 0 {
 		out += ", " + plural(len(suite.Variants), "variant")
 	}
