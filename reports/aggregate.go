@@ -78,8 +78,8 @@ type Aggregator struct {
 	// says so, when Aggregate reads the journal) are counted in open and
 	// folded into its cell when the next trial starts; other trials wait in
 	// their cell's map until Close.
-	ids    idHasher
-	blocks *blocks
+	ids    journal.IDHasher
+	blocks *journal.Blocks
 	open   openTrial
 	// uncounted is the cost of lines that do not count (superseded,
 	// incomplete), by cell key and by cell key and case: spent, not
@@ -93,7 +93,7 @@ type Aggregator struct {
 // openTrial is the consecutive trial being counted.
 type openTrial struct {
 	active bool
-	id     id128
+	id     journal.ID128
 	cell   *cellAcc
 	texts  trialTexts
 }
@@ -107,13 +107,13 @@ func NewAggregator(opts Options) *Aggregator {
 		opts.FailureText = 2000
 	}
 	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("all cells", "", "", nil, false),
-		axes: map[string]bool{}, ids: newIDHasher()}
+		axes: map[string]bool{}, ids: journal.NewIDHasher()}
 }
 
 // trialID names the trial of a record with key k for distinct-text
 // counting.
-func (a *Aggregator) trialID(k *journal.Key) id128 {
-	return a.ids.sum(k.TrialKey, "\x00", k.Variant, "\x00", k.Cell, "\x00", k.CaseID)
+func (a *Aggregator) trialID(k *journal.Key) journal.ID128 {
+	return a.ids.Sum(k.TrialKey, "\x00", k.Variant, "\x00", k.Cell, "\x00", k.CaseID)
 }
 
 // flush folds the open trial into its cell.
@@ -128,8 +128,8 @@ func (a *Aggregator) flush() {
 // returns its summary.
 func Aggregate(path string, opts Options) (*Summary, error) {
 	a := NewAggregator(opts)
-	a.blocks = &blocks{id: a.trialID}
-	info, err := readLatest(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks, a.AddUncounted)
+	a.blocks = &journal.Blocks{ID: a.trialID}
+	info, err := journal.ReadLatestWith(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks, a.AddUncounted)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +181,9 @@ func (a *Aggregator) Add(r *journal.Record) {
 			a.axes[k] = true
 		}
 	}
-	var req *id128
+	var req *journal.ID128
 	if r.Results > 1 {
-		id := a.ids.request(r)
+		id := requestID(&a.ids, r)
 		req = &id
 	}
 	c.add(r, &a.opts, req)
@@ -208,7 +208,7 @@ func (a *Aggregator) addText(c *cellAcc, r *journal.Record) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(r.Text))
-	if a.blocks != nil && a.blocks.scattered != nil && !a.blocks.scattered.has(id) {
+	if a.blocks != nil && a.blocks.Scattered != nil && !a.blocks.Scattered.Has(id) {
 		if !a.open.active {
 			a.open = openTrial{active: true, id: id, cell: c}
 		}
@@ -427,12 +427,12 @@ type caseAcc struct {
 	failures []Failure
 	// reqs are the requests with several results, folded into one
 	// latency observation each when the aggregator closes.
-	reqs map[id128]*requestTimes
+	reqs map[journal.ID128]*requestTimes
 }
 
 // addTimes accounts for a sample's timings: a request with one result
 // directly, one with several (req not nil) once, when folded.
-func (cs *caseAcc) addTimes(r *journal.Record, req *id128) {
+func (cs *caseAcc) addTimes(r *journal.Record, req *journal.ID128) {
 	if req == nil {
 		q := newRequestTimes()
 		q.add(r)
@@ -440,7 +440,7 @@ func (cs *caseAcc) addTimes(r *journal.Record, req *id128) {
 		return
 	}
 	if cs.reqs == nil {
-		cs.reqs = map[id128]*requestTimes{}
+		cs.reqs = map[journal.ID128]*requestTimes{}
 	}
 	q := cs.reqs[*req]
 	if q == nil {
@@ -507,7 +507,7 @@ type cellAcc struct {
 	keep                 bool
 	// trials are the trials still counting their distinct texts, keyed by
 	// Aggregator.trialID; share and shareN sum the finished ones.
-	trials map[id128]trialTexts
+	trials map[journal.ID128]trialTexts
 	share  float64
 	shareN int
 }
@@ -516,12 +516,12 @@ func newCellAcc(label, cell, variant string, values map[string]any, keep bool) *
 	c := &cellAcc{label: label, cell: cell, variant: variant, values: values, keep: keep,
 		cases: map[string]*caseAcc{}}
 	if keep {
-		c.trials = map[id128]trialTexts{}
+		c.trials = map[journal.ID128]trialTexts{}
 	}
 	return c
 }
 
-func (c *cellAcc) add(r *journal.Record, opts *Options, req *id128) {
+func (c *cellAcc) add(r *journal.Record, opts *Options, req *journal.ID128) {
 	if ts := r.Timings.Scheduled; !ts.IsZero() && (c.firstScheduled.IsZero() || ts.Before(c.firstScheduled)) {
 		c.firstScheduled = ts
 	}

@@ -179,7 +179,7 @@ type runCase struct {
 	n, answered, passed, errored int
 	logSum                       float64
 	logN                         int
-	reqs                         map[id128]float64
+	reqs                         map[journal.ID128]float64
 	cost                         costTally
 }
 
@@ -233,7 +233,7 @@ const (
 	CostMixed     = "mixed"
 )
 
-func (rc *runCase) add(r *journal.Record, s *pairSample, req *id128) {
+func (rc *runCase) add(r *journal.Record, s *pairSample, req *journal.ID128) {
 	rc.n++
 	if s.answered {
 		rc.answered++
@@ -253,7 +253,7 @@ func (rc *runCase) add(r *journal.Record, s *pairSample, req *id128) {
 		return
 	}
 	if rc.reqs == nil {
-		rc.reqs = map[id128]float64{}
+		rc.reqs = map[journal.ID128]float64{}
 	}
 	rc.reqs[*req] = math.Max(rc.reqs[*req], s.e2e)
 }
@@ -302,7 +302,7 @@ type Comparer struct {
 	baseSeen   bool
 	headSeen   bool
 	matchedKey map[string]bool
-	ids        idHasher
+	ids        journal.IDHasher
 }
 
 // NewComparer returns a comparer with the given practical margin (a
@@ -317,7 +317,7 @@ func NewComparer(margin float64) *Comparer {
 // the decision.
 func NewComparerWith(margin float64, opts Options) *Comparer {
 	return &Comparer{margin: margin, opts: opts, base: map[string]pairSample{}, cells: map[string]*cellPairs{},
-		matchedKey: map[string]bool{}, ids: newIDHasher()}
+		matchedKey: map[string]bool{}, ids: journal.NewIDHasher()}
 }
 
 func pairKey(r *journal.Record) string {
@@ -361,9 +361,9 @@ func (c *Comparer) cell(r *journal.Record, s *pairSample, head bool) *cellPairs 
 		rc = &runCase{}
 		runs[r.CaseID] = rc
 	}
-	var req *id128
+	var req *journal.ID128
 	if r.Results > 1 {
-		id := c.ids.request(r)
+		id := requestID(&c.ids, r)
 		req = &id
 	}
 	rc.add(r, s, req)

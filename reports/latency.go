@@ -97,12 +97,12 @@ func failedElapsed(t *journal.Timings) (e2e, toSuccess float64) {
 // requestID names the request (one attempt of one trial) a record belongs
 // to: its trial, the task UUID and the time the trial was scheduled (a
 // re-run trial gets new ones).
-func (x *idHasher) request(r *journal.Record) id128 {
+func requestID(x *journal.IDHasher, r *journal.Record) journal.ID128 {
 	k := r.TrialKey
 	if k == "" {
 		k = r.CaseID + "\x00" + r.Variant + "\x00" + r.Cell + "\x00" + strconv.FormatInt(r.Seed, 10) + "\x00" + strconv.Itoa(r.Replicate)
 	}
-	return x.sum(k, "\x00", r.TaskUUID, "\x00", strconv.FormatInt(r.Timings.Scheduled.UnixNano(), 10))
+	return x.Sum(k, "\x00", r.TaskUUID, "\x00", strconv.FormatInt(r.Timings.Scheduled.UnixNano(), 10))
 }
 
 // addRequest appends a folded request to the values.

@@ -34,19 +34,22 @@ func Rerunnable(e *journal.Error) bool {
 }
 
 // ReadState reads a journal and returns the state of every trial key in it,
-// and what the read saw (the number of records); opts go to journal.Read (a
-// resume passes journal.OwnedBy, so one read both checks and counts). A
-// missing journal is an empty state. It keeps a few words per trial key (bit
-// sets over the result indexes), not the records.
-func ReadState(path string, opts ...journal.ReadOption) (map[string]TrialState, journal.ReadStats, error) {
-	state, st, _, err := readState(path, nil, opts...)
+// and what the read saw (the number of records). Which line of a sample
+// counts is the journal's rule (journal.ReadLatest: the last one, and a
+// sample whose last line is not terminal is still open); a journal beside a
+// run.json must hold only that run's lines. A missing journal is an empty
+// state. It keeps a few words per trial key (bit sets over the result
+// indexes), not the records.
+func ReadState(path string) (map[string]TrialState, journal.ReadStats, error) {
+	state, st, err := readState(path, nil)
 	return state, st, err
 }
 
-// readState is ReadState, also passing every record to each (when not nil).
-func readState(path string, each func(*journal.Record), opts ...journal.ReadOption) (map[string]TrialState, journal.ReadStats, bool, error) {
+// readState is ReadState, also passing every line, counted or not, to each
+// (when not nil).
+func readState(path string, each func(*journal.Record)) (map[string]TrialState, journal.ReadStats, error) {
 	slots := map[string]*resultSet{}
-	st, err := journal.Read(path, func(r *journal.Record) error {
+	info, err := journal.ReadLatestWith(path, func(r *journal.Record) error {
 		s := slots[r.TrialKey]
 		if s == nil {
 			s = &resultSet{}
@@ -57,18 +60,29 @@ func readState(path string, each func(*journal.Record), opts ...journal.ReadOpti
 			each(r)
 		}
 		return nil
-	}, opts...)
+	}, nil, func(r *journal.Record) {
+		if s := slots[r.TrialKey]; s == nil {
+			// A trial whose only lines are open still has its size.
+			slots[r.TrialKey] = &resultSet{n: r.Results}
+		} else {
+			s.n = max(s.n, r.Results)
+		}
+		if each != nil {
+			each(r)
+		}
+	})
+	st := journal.ReadStats{Records: info.Lines, PartialTail: info.PartialTail}
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]TrialState{}, st, false, nil
+		return map[string]TrialState{}, st, nil
 	}
 	if err != nil {
-		return nil, st, true, err
+		return nil, st, err
 	}
 	out := make(map[string]TrialState, len(slots))
 	for key, s := range slots {
 		out[key] = s.state()
 	}
-	return out, st, true, nil
+	return out, st, nil
 }
 
 // Resumption is what a resumed run takes over from its run directory.
@@ -95,9 +109,10 @@ type Resumption struct {
 	Resent int
 }
 
-// ReadResumption reads a run directory's attempt log and journal (the
-// journal once, refusing lines that are not owner's) for a resume.
-func ReadResumption(dir string, owner *journal.Meta, retryErrors bool) (*Resumption, error) {
+// ReadResumption reads a run directory's attempt log and journal for a
+// resume; a journal line of another run or suite than the directory's
+// run.json is refused (journal.ReadLatest).
+func ReadResumption(dir string, retryErrors bool) (*Resumption, error) {
 	led, err := journal.ReadLedger(dir)
 	if err != nil {
 		return nil, err
@@ -106,7 +121,7 @@ func ReadResumption(dir string, owner *journal.Meta, retryErrors bool) (*Resumpt
 	answered := map[string]float64{} // open taskUUIDs a journal line answered: their cost
 	priced := map[string]bool{}
 	journalCost := 0.0
-	state, st, _, err := readState(filepath.Join(dir, journal.JournalFile), func(r *journal.Record) {
+	state, st, err := readState(filepath.Join(dir, journal.JournalFile), func(r *journal.Record) {
 		if r.Cost != nil && !r.Cached {
 			journalCost += *r.Cost
 		}
@@ -118,7 +133,7 @@ func ReadResumption(dir string, owner *journal.Meta, retryErrors bool) (*Resumpt
 				answered[r.TaskUUID] = 0
 			}
 		}
-	}, journal.OwnedBy(owner))
+	})
 	if err != nil {
 		return nil, err
 	}

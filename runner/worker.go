@@ -28,7 +28,7 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		// pause, fatal stop) before the slot is released, so that the next
 		// dispatch already obeys them.
 		r.observe(pending, resps)
-		charges := r.settle(pending, resps)
+		charges := r.charges(pending, resps)
 		var retry, done, stopped []*job
 		var final []*runware.Response
 		var finalCharge []float64
@@ -82,6 +82,11 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		for _, w := range written {
 			<-w
 		}
+		// Settled only now: a kill between the journal lines and this
+		// leaves the attempt open, and resume finds its answer in the
+		// journal; the other way round, it would find a settled attempt
+		// and no answer, and pay for the trial again.
+		r.logSettled(pending, resps, charges)
 		r.gate.release()
 		if len(retry) == 0 {
 			return
@@ -198,22 +203,26 @@ func failedResponses(tasks []runware.Task, e *runware.Error) []*runware.Response
 	return resps
 }
 
-// settle works out what each request of an attempt counts as spent and
-// records it in the attempt log.
-func (r *run) settle(batch []*job, resps []*runware.Response) []float64 {
+// charges works out what each request of an attempt counts as spent.
+func (r *run) charges(batch []*job, resps []*runware.Response) []float64 {
 	charges := make([]float64, len(batch))
-	lines := make([]journal.Attempt, len(batch))
 	for k, j := range batch {
 		charges[k] = r.charge(j, resps[k])
+	}
+	return charges
+}
+
+// logSettled records what each request of an attempt counted as spent in
+// the attempt log, once the lines of its finished trials are written.
+func (r *run) logSettled(batch []*job, resps []*runware.Response, charges []float64) {
+	lines := make([]journal.Attempt, len(batch))
+	for k, j := range batch {
 		lines[k] = journal.Attempt{TrialKey: j.key, TaskUUID: resps[k].TaskUUID, Charged: charges[k]}
+		r.prog.addSpent(charges[k])
 	}
 	if err := r.cfg.Attempts.Settled(lines...); err != nil {
 		r.stop(journal.StopInterrupted, err.Error())
 	}
-	for _, c := range charges {
-		r.prog.addSpent(c)
-	}
-	return charges
 }
 
 // retryAfter is the pause a server asked for, capped at MaxRetryAfter (a

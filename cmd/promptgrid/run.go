@@ -258,7 +258,7 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		// A line of another run or suite would be taken for one of this
 		// run's trials: the one read of the journal refuses it. The attempt
 		// log says what was spent and what was in flight when it stopped.
-		if resumed, err = runner.ReadResumption(dir, prev, o.retryErrors); err != nil {
+		if resumed, err = runner.ReadResumption(dir, o.retryErrors); err != nil {
 			return withCode(exitInput, fmt.Errorf("--resume: %w", err))
 		}
 		prevSamples = resumed.Records

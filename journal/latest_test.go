@@ -1,13 +1,12 @@
-package reports
+package journal
 
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/promptgrid/promptgrid/journal"
 )
 
 // TestReadLatestMatchesNaive protects the exactness of the compact
@@ -19,15 +18,15 @@ import (
 // entries.
 func TestReadLatestMatchesNaive(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
-	var recs []*journal.Record
+	var recs []*Record
 	for i := range 6000 {
-		r := &journal.Record{CaseID: "c", Seed: int64(i % 7), ResultIndex: rnd.IntN(3), Results: 3, Text: fmt.Sprint(i)}
+		r := &Record{CaseID: "c", Seed: int64(i % 7), ResultIndex: rnd.IntN(3), Results: 3, Text: fmt.Sprint(i)}
 		switch rnd.IntN(10) {
 		case 0: // a hand-made line without a trial key
 			r.Replicate = rnd.IntN(50)
 		case 1: // interrupted
 			r.TrialKey = fmt.Sprintf("k%d", rnd.IntN(1500))
-			r.Error = &journal.Error{Class: "interrupted", Message: "stopped"}
+			r.Error = &Error{Class: "interrupted", Message: "stopped"}
 		default:
 			r.TrialKey = fmt.Sprintf("k%d", rnd.IntN(1500))
 		}
@@ -53,7 +52,7 @@ func TestReadLatestMatchesNaive(t *testing.T) {
 	}
 
 	var gotText []string
-	got, err := ReadLatest(path, func(r *journal.Record) error {
+	got, err := ReadLatest(path, func(r *Record) error {
 		gotText = append(gotText, r.Text)
 		return nil
 	})
@@ -69,4 +68,24 @@ func TestReadLatestMatchesNaive(t *testing.T) {
 	if diff := cmp.Diff(wantText, gotText); diff != "" {
 		t.Errorf("lines passed (-naive +ReadLatest):\n%s", diff)
 	}
+}
+
+// writeJournal writes recs as a journal in a new directory and returns its
+// path.
+func writeJournal(t *testing.T, recs []*Record) string {
+	t.Helper()
+	dir := t.TempDir()
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, JournalFile)
 }
