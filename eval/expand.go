@@ -64,26 +64,13 @@ func SampleSeed(base int64, caseID string, r int) int64 {
 	return int64(binary.BigEndian.Uint64(sum[:8]) & 0xFFFFFFFF)
 }
 
-// Expand turns a suite into trials: every case × grid cell × variant ×
+// ExpandSeq yields the trials of a suite: every case × grid cell × variant ×
 // seed replicate × repeat, in that nesting (case outermost, variant
-// innermost, so the arms compared with each other run close in time). It
-// holds every trial in memory; runs walk ExpandSeq instead.
-func Expand(s *Suite) ([]Trial, error) {
-	var out []Trial
-	for t, err := range ExpandSeq(s) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-// ExpandSeq yields the trials of Expand, in the same order, building each one
-// only when it is asked for, so that walking a suite takes memory for one
-// trial whatever the suite's size. Every walk builds the trials afresh and
-// yields the same ones. A case whose templates do not render yields its
-// error (the one Expand returns) before any of its trials, and the walk ends.
+// innermost, so the arms compared with each other run close in time),
+// building each one only when it is asked for, so that walking a suite takes
+// memory for one trial whatever the suite's size. Every walk builds the
+// trials afresh and yields the same ones. A case whose templates do not
+// render yields its error before any of its trials, and the walk ends.
 func ExpandSeq(s *Suite) iter.Seq2[Trial, error] {
 	return func(yield func(Trial, error) bool) {
 		x := newExpansion(s)
@@ -130,7 +117,7 @@ type Count struct {
 	Trials, Samples int
 }
 
-// CountTrials returns the size of Expand(s) and the error Expand would
+// CountTrials returns the size of ExpandSeq(s) and the error ExpandSeq would
 // return, without building the trials: it composes each case's request and
 // messages once per variant, not once per trial.
 func CountTrials(s *Suite) (Count, error) {

@@ -97,21 +97,9 @@ type Plan struct {
 	ExpectedDuration *float64 `json:"expectedDurationSeconds"`
 }
 
-// MakePlan forecasts requests, tokens, cost and duration of running trials
-// (from Expand) of suite s.
-func MakePlan(s *Suite, trials []Trial, opt PlanOptions) Plan {
-	p, _ := MakePlanSeq(s, func(yield func(Trial, error) bool) {
-		for _, t := range trials {
-			if !yield(t, nil) {
-				return
-			}
-		}
-	}, opt)
-	return p
-}
-
-// MakePlanSeq is MakePlan over a stream of trials (from ExpandSeq), so that
-// planning a large suite does not hold its trials in memory. It stops at the
+// MakePlanSeq forecasts requests, tokens, cost and duration of running a
+// stream of trials (from ExpandSeq) of suite s, without holding them in
+// memory. It stops at the
 // stream's first error.
 func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Plan, error) {
 	p := Plan{Suite: s.Name, Pricing: DefaultPricing, PricingSource: "built-in (Kimi K2.6)", TokenMethod: TokenEstimateMethod,

@@ -30,7 +30,7 @@ func TestValidateCountsAsExpand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		trials, err := eval.Expand(suite)
+		trials, err := expandAll(suite)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
