@@ -74,6 +74,7 @@ type Aggregator struct {
 	axes                 map[string]bool
 	superseded, incomplt int
 	seen                 int
+	resent               int
 	// The distinct texts of a trial whose lines are consecutive (blocks
 	// says so, when Aggregate reads the journal) are counted in open and
 	// folded into its cell when the next trial starts; other trials wait in
@@ -172,6 +173,9 @@ func (a *Aggregator) Add(r *journal.Record) {
 		a.runID, a.suite, a.hash = r.RunID, r.Suite, r.SuiteHash
 	}
 	a.seen++
+	if r.Resent {
+		a.resent++
+	}
 	key := r.Variant + "\x00" + r.Cell
 	c := a.cells[key]
 	if c == nil {
@@ -281,6 +285,10 @@ func (a *Aggregator) Close() *Summary {
 	}
 	s.Total = a.total.summary(&a.opts, s.Ks, false, accs)
 	s.Warnings = truncationWarnings(s.Cells)
+	if s.Resent = a.resent; s.Resent > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d %s of trials that were in flight when a process of this run died were sent again on resume: possibly billed twice (sync and stream requests cannot be recovered by taskUUID).",
+			s.Resent, map[bool]string{true: "sample", false: "samples"}[s.Resent == 1]))
+	}
 	s.Within = a.within.summary(s, &a.opts)
 	return s
 }

@@ -68,8 +68,13 @@ type Summary struct {
 	// Incomplete counts samples whose last line is an interrupted attempt;
 	// they are left out of every statistic.
 	Incomplete int `json:"incomplete"`
+	// Resent counts samples of trials that were in flight when a process of
+	// the run died and were sent again on resume (journal.Record.Resent):
+	// the server may have billed them twice.
+	Resent int `json:"resent,omitempty"`
 	// Warnings are lines every format prints under its table: one per cell
-	// in which thinking used up maxTokens and left empty answers.
+	// in which thinking used up maxTokens and left empty answers, and one
+	// when some samples may have been billed twice.
 	Warnings []string `json:"warnings"`
 	// Within compares the cells with each other (runs of 2 or more cells):
 	// see WithinRun.
