@@ -40,7 +40,7 @@ func LatestBaseline(dirs []string, suite string, branch string, before time.Time
 		}
 		ofSuite++
 		switch {
-		case m.StopReason == journal.StopNoAnswer:
+		case m.StopReason == journal.StopNoAnswer, m.Pilot != "":
 			continue
 		case m.Branch == "":
 			noBranch++

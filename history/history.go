@@ -191,6 +191,9 @@ func readRun(dir string) (*journal.Meta, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Pilot != "" {
+		return nil, fmt.Errorf("a plan --pilot sample (%s), not a run of the suite", m.Pilot)
+	}
 	if m.Shard != "" {
 		return nil, fmt.Errorf("shard %s of a run: history reads whole runs (merge the shards with `promptgrid merge`)", m.Shard)
 	}

@@ -186,6 +186,10 @@ type Meta struct {
 	// and labels runs by them.
 	Commit string `json:"commit,omitempty"`
 	Branch string `json:"branch,omitempty"`
+	// Pilot, set by `plan --pilot`, says the run is a sample of the suite
+	// (its size and seed, e.g. "5% seed 1"), not a run of it: it is not
+	// resumed, and history and baselines leave it out.
+	Pilot string `json:"pilot,omitempty"`
 }
 
 // Resume is one --resume of a run: when, and the flags it changed (name ->

@@ -28,6 +28,8 @@ type planOptions struct {
 	Filter      string
 	Rate        float64
 	Concurrency int
+	// Pilot holds the --pilot flags (plan_pilot.go).
+	Pilot pilotOptions
 }
 
 func newPlanCmd(s *streams) *cobra.Command {
@@ -39,10 +41,16 @@ func newPlanCmd(s *streams) *cobra.Command {
 HTTP requests and samples a run would make, the estimated prompt tokens, the bound on
 output tokens, the cost as a lower bound, an upper bound and (with --from, from a
 previous run of the same suite) an expected figure, and the duration under the
-suite's rate and concurrency. It never calls the API.`,
+suite's rate and concurrency. It never calls the API, except with --pilot: then it
+runs a stratified sample of the trials (every cell at least once) and forecasts
+the full run's cost, tokens and duration with 95% intervals from it.`,
 		Args: minArgs(1, "at least one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
+			if opts.Pilot.wanted(cmd.Flags().Changed) {
+				opts.Pilot.set = cmd.Flags().Changed
+				return planPilot(cmd.Context(), s, opts)
+			}
 			return planRun(s, opts)
 		},
 	}
@@ -52,6 +60,7 @@ suite's rate and concurrency. It never calls the API.`,
 	f.StringVar(&opts.Filter, "filter", "", "keep only cases whose id or tag matches (comma-separated, globs allowed)")
 	f.Float64Var(&opts.Rate, "rate", 0, "requests per second to plan for (default: the suite's limits.rate)")
 	f.IntVar(&opts.Concurrency, "concurrency", 0, fmt.Sprintf("requests in flight to plan for (default: the suite's limits.concurrency, else %d)", runner.DefaultConcurrency))
+	opts.Pilot.register(f)
 	return cmd
 }
 

@@ -145,6 +145,10 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		rd = d
 		defer rd.Close()
 		prev = m
+		if m.Pilot != "" {
+			return withCode(exitInput, fmt.Errorf("--resume: %s holds a plan --pilot sample (%s), not a run of the suite; run the suite with --cache %s to reuse its answers",
+				o.resume, m.Pilot, filepath.Join(o.resume, "cache")))
+		}
 		if o.suitePath == "" {
 			o.suitePath = m.SuitePath
 		}
