@@ -23,15 +23,23 @@ func BenchmarkRunSimulator(b *testing.B) {
 	for i := range trials {
 		trials[i].Case = two
 	}
-	w, err := journal.Create(b.TempDir())
+	dir := b.TempDir()
+	w, err := journal.Create(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
+	// A run writes the attempt log too.
+	attempts, err := journal.OpenAttempts(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer attempts.Close()
 	cfg := Config{
 		API:         runware.NewClient("k", runware.WithEndpoint(sim.URL()), runware.WithHTTPClient(HTTPClient(16))),
 		RunID:       "bench",
 		Journal:     w,
+		Attempts:    attempts,
 		Concurrency: 16,
 		Pricing:     eval.DefaultPricing,
 	}
