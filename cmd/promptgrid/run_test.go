@@ -118,6 +118,11 @@ func TestRunQuickstartEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "thinkingLevel") {
 		t.Fatalf("report table missing from stdout:\n%s", out)
 	}
+	// The quickstart's output ends with the choice of a thinking level.
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "Recommendation: ") || !strings.Contains(last, "thinkingLevel") {
+		t.Fatalf("stdout does not end with the recommendation; last line:\n%s", last)
+	}
 }
 
 // TestRunNeedsKeyOrSim: without RUNWARE_API_KEY and without --sim the run
