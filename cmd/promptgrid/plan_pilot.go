@@ -281,34 +281,13 @@ func runPilotTrials(ctx context.Context, s *streams, p *pilotOptions, suite *eva
 	if p.SimTimeScale < 0 {
 		return "", nil, 0, withCode(exitInput, errors.New("--sim-time-scale must not be negative"))
 	}
-	if !p.Sim {
-		if err := checkEndpoint(p.Endpoint); err != nil {
-			return "", nil, 0, err
-		}
-	}
-	apiKey, endpoint := s.Getenv("RUNWARE_API_KEY"), p.Endpoint
-	if p.Sim {
-		sim, err := startSim(suite, p.SimTimeScale, nil)
-		if err != nil {
-			return "", nil, 0, withCode(exitInput, err)
-		}
-		defer sim.Close()
-		apiKey, endpoint = simKey, sim.URL()
-	} else if apiKey == "" {
-		return "", nil, 0, withCode(exitInput, errors.New("no API key: set RUNWARE_API_KEY or pass --sim to pilot on the built-in simulator"))
-	}
-	client, err := runware.New(apiKey, runware.WithEndpoint(endpoint), runware.WithHTTPClient(runner.HTTPClient(cfg.Concurrency)),
-		runware.WithIdleTimeout(runware.DefaultIdleTimeout))
+	clients, err := openClients(s, suite, p.Sim, p.SimTimeScale, p.Endpoint, runware.DefaultIdleTimeout, cfg.Concurrency)
 	if err != nil {
-		return "", nil, 0, withCode(exitInput, fmt.Errorf("RUNWARE_API_KEY: %w", err))
+		return "", nil, 0, err
 	}
-	cfg.API = client
-	ws, err := runware.NewWS(apiKey, endpoint, runware.WithIdleTimeout(runware.DefaultIdleTimeout))
-	if err != nil {
-		return "", nil, 0, withCode(exitInput, fmt.Errorf("--endpoint %s: %w", runware.RedactURL(endpoint), err))
-	}
-	defer ws.Close()
-	cfg.WS = ws
+	defer clients.close()
+	endpoint := clients.endpoint
+	cfg.API, cfg.WS = clients.http, clients.ws
 
 	now := time.Now()
 	meta := &journal.Meta{Suite: suite.Name, SuitePath: suite.Path, SuiteHash: suite.Hash, Version: versionString(),
@@ -333,50 +312,9 @@ func runPilotTrials(ctx context.Context, s *streams, p *pilotOptions, suite *eva
 	if cfg.Cache, err = runner.OpenCache(filepath.Join(dir, pilotCacheDir), ns); err != nil {
 		return "", nil, 0, withCode(exitInput, err)
 	}
-	if cfg.JudgeCache, err = runner.OpenCache(filepath.Join(dir, runner.JudgeCacheDir), ns); err != nil {
-		return "", nil, 0, withCode(exitInput, err)
-	}
-	w, err := rd.Journal()
+	res, err := executeRun(ctx, s, rd, cfg, trials, meta, nil, ns, p.Quiet)
 	if err != nil {
-		return "", nil, 0, withCode(exitInput, err)
-	}
-	cfg.Journal = w
-	attempts, err := rd.Attempts()
-	if err != nil {
-		return "", nil, 0, withCode(exitInput, err)
-	}
-	defer attempts.Close()
-	cfg.Attempts = attempts
-	cfg.Progress = &runner.Progress{}
-	stopProgress := func() {}
-	if !p.Quiet {
-		stopProgress = runner.ShowProgress(s.Err, s.ErrTTY, cfg.Progress, runner.PlainEvery)
-	}
-	res, runErr := runner.RunTrials(ctx, cfg, trials)
-	stopProgress()
-	if cerr := w.Close(); runErr == nil && cerr != nil {
-		runErr = cerr
-	}
-	if cerr := attempts.Close(); runErr == nil && cerr != nil {
-		runErr = cerr
-	}
-	meta.Ended = time.Now().UTC()
-	if res != nil {
-		meta.StopReason, meta.StopDetail, meta.Samples = res.StopReason, res.StopDetail, res.Samples
-	}
-	if runErr != nil {
-		meta.StopReason, meta.StopDetail = journal.StopInterrupted, runErr.Error()
-	} else if t := w.Tally(); meta.StopReason == journal.StopCompleted && t.NoAnswer() {
-		meta.StopReason, meta.StopDetail = journal.StopNoAnswer, "no request got an answer: "+t.ErrorSummary()
-	}
-	if err := rd.WriteMeta(meta); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return "", nil, 0, withCode(exitInput, fmt.Errorf("pilot %s: %w", dir, runErr))
-	}
-	if cfg.Cache.Err() != nil {
-		fmt.Fprintf(s.Err, "promptgrid: warning: response cache not written: %v\n", cfg.Cache.Err())
+		return "", nil, 0, err
 	}
 	fmt.Fprintf(s.Err, "promptgrid: pilot %s: %s, %s, %s journaled in %s\n",
 		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)

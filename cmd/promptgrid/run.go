@@ -196,37 +196,13 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		}
 	}
 
-	if !o.sim {
-		if err := checkEndpoint(o.endpoint); err != nil {
-			return err
-		}
-	}
-	// Credentials: the simulator, or the user's key (never printed or stored).
-	apiKey, endpoint := s.Getenv("RUNWARE_API_KEY"), o.endpoint
-	if o.sim {
-		sim, err := startSim(suite, o.simTimeScale, nil)
-		if err != nil {
-			return withCode(exitInput, err)
-		}
-		defer sim.Close()
-		apiKey, endpoint = simKey, sim.URL()
-	} else if apiKey == "" {
-		return withCode(exitInput, errors.New("no API key: set RUNWARE_API_KEY or pass --sim to use the built-in simulator"))
-	}
-	client, err := runware.New(apiKey, runware.WithEndpoint(endpoint), runware.WithHTTPClient(runner.HTTPClient(cfg.Concurrency)),
-		runware.WithIdleTimeout(o.idleTimeout))
+	clients, err := openClients(s, suite, o.sim, o.simTimeScale, o.endpoint, o.idleTimeout, cfg.Concurrency)
 	if err != nil {
-		return withCode(exitInput, fmt.Errorf("RUNWARE_API_KEY: %w", err))
+		return err
 	}
-	cfg.API = client
-	// The WebSocket client dials on its first task, so a run without
-	// websocket trials never connects.
-	ws, err := runware.NewWS(apiKey, endpoint, runware.WithIdleTimeout(o.idleTimeout))
-	if err != nil {
-		return withCode(exitInput, fmt.Errorf("--endpoint %s: %w", runware.RedactURL(endpoint), err))
-	}
-	defer ws.Close()
-	cfg.WS = ws
+	defer clients.close()
+	endpoint := clients.endpoint
+	cfg.API, cfg.WS = clients.http, clients.ws
 	if o.cache != "" {
 		if cfg.Cache, err = runner.OpenCache(o.cache, endpointNamespace(o.sim, endpoint)); err != nil {
 			return withCode(exitInput, err)
@@ -295,64 +271,14 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 	} else if err := rd.WriteMeta(meta); err != nil {
 		return withCode(exitInput, err)
 	}
-	w, err := rd.Journal()
-	if err != nil {
-		return withCode(exitInput, err)
-	}
-	cfg.Journal = w
-	attempts, err := rd.Attempts()
-	if err != nil {
-		return withCode(exitInput, err)
-	}
-	defer attempts.Close()
+	var settle []journal.Attempt
 	if resumed != nil {
-		if err := attempts.Settled(resumed.Settle...); err != nil {
-			return withCode(exitInput, err)
-		}
+		settle = resumed.Settle
 	}
-	cfg.Attempts = attempts
-
-	// Judge checks reach the model through the run (its pacing, retries,
-	// timeout, budget and attempt log); their answers are cached in the run
-	// directory, so that a resume or a re-score never pays twice.
-	if cfg.JudgeCache, err = runner.OpenCache(filepath.Join(dir, runner.JudgeCacheDir), endpointNamespace(o.sim, endpoint)); err != nil {
-		return withCode(exitInput, err)
-	}
-	cfg.Progress = &runner.Progress{}
-	stopProgress := func() {}
-	if !o.quiet {
-		stopProgress = runner.ShowProgress(s.Err, s.ErrTTY, cfg.Progress, runner.PlainEvery)
-	}
-	res, runErr := runner.RunTrials(ctx, cfg, trials)
-	stopProgress()
-	if cerr := w.Close(); runErr == nil && cerr != nil {
-		runErr = cerr
-	}
-	if cerr := attempts.Close(); runErr == nil && cerr != nil {
-		runErr = cerr
-	}
-	meta.Ended = time.Now().UTC()
-	if res != nil {
-		meta.StopReason, meta.StopDetail = res.StopReason, res.StopDetail
-	}
-	if res != nil {
-		meta.Samples = prevSamples + res.Samples
-	}
-	if runErr != nil {
-		meta.StopReason, meta.StopDetail = journal.StopInterrupted, runErr.Error()
-	} else if t := w.Tally(); meta.StopReason == journal.StopCompleted && t.NoAnswer() {
-		// Every sample this invocation journaled is an error: the run is
-		// not "completed", whatever the runner says.
-		meta.StopReason, meta.StopDetail = journal.StopNoAnswer, "no request got an answer: "+t.ErrorSummary()
-	}
-	if err := rd.WriteMeta(meta); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return withCode(exitInput, fmt.Errorf("run %s: %w", dir, runErr))
-	}
-	if cfg.Cache != nil && cfg.Cache.Err() != nil {
-		fmt.Fprintf(s.Err, "promptgrid: warning: response cache not written: %v\n", cfg.Cache.Err())
+	meta.Samples = prevSamples
+	res, err := executeRun(ctx, s, rd, cfg, trials, meta, settle, endpointNamespace(o.sim, endpoint), o.quiet)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(s.Err, "promptgrid: run %s: %s, %s, %s journaled in %s\n",
 		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)
