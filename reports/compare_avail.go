@@ -75,17 +75,7 @@ func pairedStats(cs []pairedCase) paired {
 	}
 	m := float64(out.cases)
 	out.baseRate, out.headRate = baseSum/m, headSum/m
-	mean, lo, hi, _ := PairedMeanCI(out.diffs, 1-Alpha)
-	if len(out.diffs) >= 2 {
-		_, out.sd = meanAndSD(out.diffs)
-	}
-	// Equal differences (up to rounding of rates like 1/3) have sd 0 and
-	// a t interval of zero width: replace it by the exact bound.
-	if out.sd <= 1e-12 {
-		out.zeroSpread = true
-		lo, hi, _ = ConstantSampleCI(mean, len(out.diffs), -1, 1, 1-Alpha)
-	}
-	out.diff = Interval{Num(mean), Num(lo), Num(hi)}
+	out.diff, out.sd, out.zeroSpread = meanDiffInterval(out.diffs)
 	if single {
 		out.test = "mcnemar"
 		out.p = McNemarExact(out.bOnly, out.cOnly)

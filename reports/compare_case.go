@@ -33,16 +33,26 @@ func casePairedStats(base, head []CaseCount) paired {
 	}
 	m := float64(out.cases)
 	out.baseRate, out.headRate = baseSum/m, headSum/m
-	mean, lo, hi, _ := PairedMeanCI(out.diffs, 1-Alpha)
-	if len(out.diffs) >= 2 {
-		_, out.sd = meanAndSD(out.diffs)
-	}
-	if out.sd <= 1e-12 {
-		out.zeroSpread = true
-		lo, hi, _ = ConstantSampleCI(mean, len(out.diffs), -1, 1, 1-Alpha)
-	}
-	out.diff = Interval{Num(mean), Num(lo), Num(hi)}
+	out.diff, out.sd, out.zeroSpread = meanDiffInterval(out.diffs)
 	out.p = SignFlipPValue(out.diffs)
 	out.diff = agreeWithTest(out.diff, out.p)
 	return out
+}
+
+// meanDiffInterval is the 95% interval of the mean of per-case differences
+// in [-1, 1] (a paired t interval), their standard deviation, and whether
+// the spread is zero: equal differences (up to rounding of rates like 1/3)
+// would give a t interval of zero width, so the exact bound for that many
+// equal values takes its place.
+func meanDiffInterval(diffs []float64) (Interval, float64, bool) {
+	mean, lo, hi, _ := PairedMeanCI(diffs, 1-Alpha)
+	sd := 0.0
+	if len(diffs) >= 2 {
+		_, sd = meanAndSD(diffs)
+	}
+	zero := sd <= 1e-12
+	if zero {
+		lo, hi, _ = ConstantSampleCI(mean, len(diffs), -1, 1, 1-Alpha)
+	}
+	return Interval{Num(mean), Num(lo), Num(hi)}, sd, zero
 }
