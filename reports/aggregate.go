@@ -53,7 +53,16 @@ type Options struct {
 	Reference string
 	Margin    float64
 	FailUnder float64
+	// MaxCaseDetail bounds the cases listed per cell in Cell.PerCase
+	// (failing ones first, then passing ones, each in id order); the rest
+	// are counted in Cell.PerCaseOmitted. 0 means DefaultMaxCaseDetail;
+	// negative, no bound. Every statistic still covers every case.
+	MaxCaseDetail int
 }
+
+// DefaultMaxCaseDetail is the default of Options.MaxCaseDetail: a report of
+// a million-row suite lists a thousand cases per cell, not a million.
+const DefaultMaxCaseDetail = 1000
 
 // Latency quantiles reported for every timing, and token quantiles.
 var (
@@ -626,7 +635,9 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 	sort.Strings(ids)
 	counts := make([]CaseCount, 0, len(ids))
 	errs := make([]CaseCount, 0, len(ids))
-	for _, id := range ids {
+	passes := make([]bool, len(ids))
+	failing := 0
+	for i, id := range ids {
 		cs := c.cases[id]
 		answered := cs.m.samples - cs.m.errored
 		if opts.ErrorsAsFailures {
@@ -640,11 +651,36 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 			rule = opts.Rule(id)
 		}
 		pass := rule.CasePasses(cs.m.passed, cs.m.samples)
+		passes[i] = pass
 		if pass {
 			out.CasesPassed++
+		} else {
+			failing++
 		}
-		if perCase {
-			out.PerCase = append(out.PerCase, cs.summary(pass, ks))
+	}
+	if perCase {
+		limit := opts.MaxCaseDetail
+		if limit == 0 {
+			limit = DefaultMaxCaseDetail
+		}
+		if limit < 0 {
+			limit = len(ids)
+		}
+		// Failing cases first, then passing ones, each kept in id order.
+		failBudget := min(failing, limit)
+		passBudget := limit - failBudget
+		for i, id := range ids {
+			keep := false
+			if !passes[i] && failBudget > 0 {
+				keep, failBudget = true, failBudget-1
+			} else if passes[i] && passBudget > 0 {
+				keep, passBudget = true, passBudget-1
+			}
+			if keep {
+				out.PerCase = append(out.PerCase, c.cases[id].summary(passes[i], ks))
+			} else {
+				out.PerCaseOmitted++
+			}
 		}
 	}
 	r, lo, hi := ClusteredPassRate(counts)

@@ -75,6 +75,9 @@ func JUnit(s *Summary) Renderer {
 			for _, l := range truncationWarnings([]*Cell{c}) {
 				js.Properties = append(js.Properties, junitProperty{Name: "warning", Value: xmlSafe(l)})
 			}
+			if c.PerCaseOmitted > 0 {
+				js.Properties = append(js.Properties, junitProperty{Name: "casesNotListed", Value: strconv.Itoa(c.PerCaseOmitted)})
+			}
 			var total float64
 			for _, cs := range c.PerCase {
 				jc := junitCase{Name: xmlSafe(cs.ID), Classname: xmlSafe(s.Suite + "." + c.Label), Time: "0"}

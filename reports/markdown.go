@@ -94,6 +94,18 @@ func writeMarkdownFailures(bw *bufio.Writer, s *Summary) {
 			mdRow(bw, []string{c.Label, cs.ID, fmt.Sprintf("%d/%d", cs.Passed, cs.Samples), truncate(reason, 200), truncate(text, 200)})
 		}
 	}
+	for _, c := range s.Cells {
+		listed := 0
+		for _, cs := range c.PerCase {
+			if !cs.Pass {
+				listed++
+			}
+		}
+		if n := c.Cases - c.CasesPassed - listed; n > 0 {
+			fmt.Fprintf(bw, "\n%d more failing cases of %s are not listed (a report lists at most %d cases per cell; every statistic counts them).\n",
+				n, MarkdownCell(c.Label), len(c.PerCase))
+		}
+	}
 }
 
 // mdRow writes a table row of text cells, escaping each.

@@ -140,6 +140,9 @@ type Cell struct {
 	Judge Judge `json:"judge"`
 
 	PerCase []*Case `json:"perCase,omitempty"`
+	// PerCaseOmitted counts the cases of the cell not listed in PerCase
+	// (Options.MaxCaseDetail); their samples are in every statistic.
+	PerCaseOmitted int `json:"perCaseOmitted,omitempty"`
 }
 
 // Case is the summary of one case within a cell.
