@@ -40,13 +40,13 @@ func casePairedStats(base, head []CaseCount) paired {
 }
 
 // meanDiffInterval is the 95% interval of the mean of per-case differences
-// in [-1, 1] (a paired t interval), their standard deviation, and whether
-// the spread is zero: equal differences (up to rounding of rates like 1/3)
-// would give a t interval of zero width, so the exact bound for that many
-// equal values takes its place.
+// in [-1, 1] (a paired t interval), their standard deviation (NaN for fewer
+// than 2 cases), and whether the spread is zero: equal differences (up to
+// rounding of rates like 1/3) would give a t interval of zero width, so the
+// exact bound for that many equal values takes its place.
 func meanDiffInterval(diffs []float64) (Interval, float64, bool) {
 	mean, lo, hi, _ := PairedMeanCI(diffs, 1-Alpha)
-	sd := 0.0
+	sd := math.NaN()
 	if len(diffs) >= 2 {
 		_, sd = meanAndSD(diffs)
 	}
