@@ -193,11 +193,13 @@ func (j judgeCheck) Eval(ctx context.Context, s Sample) Outcome {
 	jd := JudgeFrom(ctx)
 	if jd == nil {
 		o.Reason = "no judge is available: judge checks need model access (run with RUNWARE_API_KEY or --sim)"
+		o.Unjudged = true
 		return o
 	}
 	v, err := jd.Judge(ctx, JudgeRequest{Model: j.model, Rubric: j.rubric, Settings: j.settings, Prompt: s.Prompt, Text: s.Text, Vars: s.Vars})
 	if err != nil {
 		o.Reason = fmt.Sprintf("judge %s failed: %v", j.model, err)
+		o.Unjudged = true
 		return o
 	}
 	o.JudgeCached = v.Cached

@@ -42,3 +42,39 @@ func msDuration(ms *float64) *time.Duration {
 	d := time.Duration(*ms * float64(time.Millisecond))
 	return &d
 }
+
+// ApplyVerdict records a scoring of r: its check outcomes, pass and score.
+// A sample with a check that could not be evaluated (an unjudged judge
+// check) becomes an error of class journal.ClassJudge: no verdict, never a
+// pass; a judge error an earlier scoring recorded is cleared when every
+// check now has a verdict. Other errors (the request's) are kept.
+func ApplyVerdict(r *journal.Record, v Verdict) {
+	r.Checks, r.Pass, r.Score = v.Outcomes, v.Pass, v.Score
+	var unjudged *Outcome
+	for i := range v.Outcomes {
+		if v.Outcomes[i].Unjudged {
+			unjudged = &v.Outcomes[i]
+			break
+		}
+	}
+	switch {
+	case unjudged != nil && (r.Error == nil || r.Error.Class == journal.ClassJudge):
+		r.Error = &journal.Error{Class: journal.ClassJudge, Message: unjudged.Check + ": " + unjudged.Reason}
+		r.Pass = false
+	case unjudged == nil && r.Error != nil && r.Error.Class == journal.ClassJudge:
+		r.Error = nil
+	}
+}
+
+// Rescorable returns the sample of r as checks should see it when it is
+// scored again: a judge error is not the request's, so the answer is
+// checked as if it had none.
+func Rescorable(r *journal.Record) Sample {
+	if r.Error != nil && r.Error.Class == journal.ClassJudge {
+		cp := *r
+		cp.Error = nil
+		return SampleOf(&cp)
+	}
+	return SampleOf(r)
+}
+

@@ -89,7 +89,17 @@ type CheckOutcome struct {
 	JudgeCost   float64 `json:"judgeCost,omitempty"`
 	JudgeTokens int     `json:"judgeTokens,omitempty"`
 	JudgeCached bool    `json:"judgeCached,omitempty"`
+	// Unjudged is true when the check could not be evaluated (its judge
+	// failed or there was none): the sample is then an error of class
+	// ClassJudge, not a wrong answer.
+	Unjudged bool `json:"unjudged,omitempty"`
 }
+
+// ClassJudge is the error class of a sample whose answer arrived but whose
+// judge check could not be evaluated (the judge failed, after its retries,
+// or replied without a verdict): no verdict, so neither a pass nor a quality
+// failure.
+const ClassJudge = "judge"
 
 // Usage is token accounting as the API reported it.
 type Usage struct {

@@ -46,14 +46,14 @@ func Rescore(ctx context.Context, in, out string, checks CaseChecks) (RescoreSta
 			if !ok {
 				st.Unknown++
 			} else {
-				v := eval.Score(ctx, eval.SampleOf(r), cs, rule)
+				was := r.Pass
+				eval.ApplyVerdict(r, eval.Score(ctx, eval.Rescorable(r), cs, rule))
 				switch {
-				case v.Pass && !r.Pass:
+				case r.Pass && !was:
 					st.NowPass++
-				case !v.Pass && r.Pass:
+				case !r.Pass && was:
 					st.NowFail++
 				}
-				r.Checks, r.Pass, r.Score = v.Outcomes, v.Pass, v.Score
 			}
 			line, err := journal.MarshalLine(r)
 			if err != nil {

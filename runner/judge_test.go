@@ -235,3 +235,34 @@ func TestRunJudgesThroughTheRunner(t *testing.T) {
 		t.Errorf("server billed %v past --max-cost %v", billed, cfg2.MaxCost)
 	}
 }
+
+// A judge that never gives a verdict makes the sample a judge error, after
+// its retries: no verdict is neither a pass nor a wrong answer.
+func TestUnjudgedSampleIsAJudgeError(t *testing.T) {
+	s := runwaretest.NewServer(runwaretest.Options{
+		APIKeys: []string{"sim-key-0123456789abcdef"},
+		Scenarios: []runwaretest.Scenario{
+			{Name: "confused judge", Match: runwaretest.Match{Regex: ` ANSWER\n`}, Answer: "I cannot decide."},
+			{Name: "model", Match: runwaretest.Match{Regex: `question`}, Answer: "Marseille"},
+		},
+	})
+	t.Cleanup(s.Close)
+	h := &harness{t: t, sim: s, dir: t.TempDir()}
+	cfg := h.config()
+	cfg.API = simClient(s, "sim-key-0123456789abcdef")
+	_, recs := h.run(context.Background(), cfg, judgeTrials(t, 2))
+	for _, r := range recs {
+		if r.Pass || r.Error == nil || r.Error.Class != journal.ClassJudge || len(r.Checks) != 1 || !r.Checks[0].Unjudged {
+			t.Errorf("sample %s: pass %v error %+v checks %+v; want a judge error", r.TrialKey, r.Pass, r.Error, r.Checks)
+		}
+	}
+	// Re-scored with a judge that answers, the error is gone.
+	r := recs[0]
+	eval.ApplyVerdict(r, eval.Verdict{Outcomes: []eval.Outcome{{Check: "judge", Pass: true}}, Pass: true, Score: 1})
+	if r.Error != nil || !r.Pass {
+		t.Errorf("after a verdict: error %+v pass %v", r.Error, r.Pass)
+	}
+	if s := eval.Rescorable(recs[1]); s.Err != "" {
+		t.Errorf("a judge error is not the request's error: sample error %q", s.Err)
+	}
+}

@@ -413,8 +413,7 @@ func (r *run) score(j *job, recs []*journal.Record) {
 		}
 	}
 	for _, rec := range recs {
-		v := eval.Score(r.reqCtx, eval.SampleOf(rec), checks, rule)
-		rec.Checks, rec.Pass, rec.Score = v.Outcomes, v.Pass, v.Score
+		eval.ApplyVerdict(rec, eval.Score(r.reqCtx, eval.SampleOf(rec), checks, rule))
 	}
 }
 
