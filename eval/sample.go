@@ -77,4 +77,3 @@ func Rescorable(r *journal.Record) Sample {
 	}
 	return SampleOf(r)
 }
-
