@@ -260,7 +260,11 @@ func (x *expansion) trial(c *Case, cell Cell, a *arm, replicate, rep int, seed i
 	}
 	req["numberResults"] = n
 
+	// Media enter the hash as their content hash (Ref), not as base64;
+	// the request sent carries the data URIs.
+	applyMedia(req, c, true)
 	canon := canonicalJSON(req)
+	applyMedia(req, c, false)
 	rh := sha256.Sum256(canon)
 	kh := sha256.New()
 	kh.Write(canon)
@@ -284,6 +288,7 @@ func (x *expansion) trial(c *Case, cell Cell, a *arm, replicate, rep int, seed i
 		Transport:     transport,
 		Vars:          c.Vars,
 		Case:          c,
+		Media:         mediaNotes(c),
 	}
 }
 

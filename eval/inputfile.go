@@ -46,11 +46,12 @@ type inputFiles struct {
 	sources      map[string][]byte
 	hashes       []string        // path NUL sha256, in read order
 	streamed     map[string]bool // data files hashed while streamed
+	media        *mediaCache     // media files (images, videos), read once
 }
 
 // newInputFiles roots the rules at the directory of the suite file.
 func newInputFiles(suitePath string, opts LoadOptions) *inputFiles {
-	f := &inputFiles{allowOutside: opts.AllowOutside, sources: map[string][]byte{}, streamed: map[string]bool{}}
+	f := &inputFiles{allowOutside: opts.AllowOutside, sources: map[string][]byte{}, streamed: map[string]bool{}, media: &mediaCache{files: map[string]mediaFile{}}}
 	dir, err := filepath.Abs(filepath.Dir(suitePath))
 	if err == nil {
 		if r, err := filepath.EvalSymlinks(dir); err == nil {

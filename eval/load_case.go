@@ -14,7 +14,7 @@ import (
 
 // caseKeys are the keys of a case (and of a casesFrom case template, which
 // adds its own).
-var caseKeys = []string{"id", "description", "tags", "prompt", "messages", "systemPrompt", "vars", "request", "checks", "pass"}
+var caseKeys = []string{"id", "description", "tags", "prompt", "messages", "systemPrompt", "vars", "request", "checks", "pass", "images", "videos"}
 
 // rowCtx is the casesFrom row a case is built from.
 type rowCtx struct {
@@ -146,6 +146,19 @@ func (l *loader) loadCase(n *yaml.Node, s *Suite, row *rowCtx, extra ...string) 
 		}
 		for k, v := range row.fields {
 			c.Vars[k] = v
+		}
+	}
+	for _, kind := range []string{"image", "video"} {
+		var ms []MediaInput
+		if v := nodes[kind+"s"]; v != nil {
+			ms = l.loadMedia(v, kind, c.Vars, row)
+		} else if row != nil {
+			ms = l.rowMedia(row, kind)
+		}
+		if kind == "image" {
+			c.Images = ms
+		} else {
+			c.Videos = ms
 		}
 	}
 	if v := nodes["id"]; v != nil {

@@ -290,6 +290,7 @@ func (l *loader) loadSim(n *yaml.Node, s *Suite) []map[string]any {
 			continue
 		}
 		out = append(out, value(it).(map[string]any))
+		l.simImage(it, out[len(out)-1])
 		pos := SimPos{Pos: l.pos(it), Keys: map[string]Pos{}, KeyNames: map[string]Pos{}}
 		l.keyPositions(it, "", &pos)
 		s.SimPos = append(s.SimPos, pos)

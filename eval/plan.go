@@ -87,9 +87,12 @@ type Plan struct {
 	TokenMethod   string `json:"tokenEstimate"`
 	// MaxTokensAssumed is true when some task has no settings.maxTokens and
 	// ModelMaxOutputTokens bounds it instead.
-	MaxTokensAssumed bool    `json:"maxTokensAssumed"`
-	Rate             float64 `json:"rate"`
-	Concurrency      int     `json:"concurrency"`
+	MaxTokensAssumed bool `json:"maxTokensAssumed"`
+	// MediaTrials counts the trials that send images or videos, whose
+	// tokens and cost the plan does not estimate.
+	MediaTrials int     `json:"mediaTrials,omitempty"`
+	Rate        float64 `json:"rate"`
+	Concurrency int     `json:"concurrency"`
 	// MinDuration is the bound set by the rate limit alone (0 without a
 	// rate); ExpectedDuration also uses the previous run's mean latency
 	// under the concurrency cap (nil = unknown).
@@ -130,6 +133,9 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 		r.Tasks++
 		r.Requests += requestsPerTask(t.Request)
 		r.Samples += n
+		if hasMedia(t.Request) {
+			p.MediaTrials++
+		}
 		b := boundRequest(t.Request, n)
 		r.PromptTokens += int64(n * b.PromptEstimate)
 		r.PromptTokensBound += int64(n * b.PromptTokens)

@@ -145,6 +145,9 @@ type Case struct {
 	Checks  []Check
 	// Pass overrides the suite's pass rule for this case; nil = suite's.
 	Pass *PassRule
+	// Images and Videos are the case's media inputs, sent as
+	// inputs.images / inputs.videos (they replace the request's).
+	Images, Videos []MediaInput
 	// Line is where the case starts in its file, for messages.
 	File string
 	Line int

@@ -98,6 +98,9 @@ type Trial struct {
 	Transport string
 	Vars      map[string]any
 	Case      *Case
+	// Media lists the trial's media inputs as short records ("image
+	// data/cat.png sha256:<hex>", or the URL or UUID), never their content.
+	Media []string
 }
 
 // Pricing is USD per one million tokens.

@@ -35,6 +35,10 @@ type Record struct {
 	Delivery    string         `json:"deliveryMethod"`
 	Transport   string         `json:"transport,omitempty"`
 	Vars        map[string]any `json:"vars,omitempty"`
+	// Media lists the trial's images and videos as short records (kind,
+	// file name and sha256 of a local file, or the URL or UUID sent),
+	// never their content.
+	Media []string `json:"media,omitempty"`
 	// Prompt is the rendered last user message (judge checks see it).
 	Prompt string `json:"prompt,omitempty"`
 

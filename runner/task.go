@@ -125,6 +125,7 @@ func (r *run) baseRecord(j *job, idx int) *journal.Record {
 		Delivery:    delivery(&j.task),
 		Transport:   r.transport(t),
 		Vars:        t.Vars,
+		Media:       t.Media,
 		Attempts:    j.attempts,
 		Retried:     j.retried,
 		Resent:      j.resent,

@@ -236,6 +236,9 @@ func planNotes(rep *planReport) []string {
 		notes = append(notes, "Output bound: settings.maxTokens per sample, output and thinking tokens together.")
 	}
 	notes = append(notes, "Cost low prices prompt tokens only; cost high adds the output bound at the higher of the output and thinking prices.")
+	if p.MediaTrials > 0 {
+		notes = append(notes, fmt.Sprintf("Media: %d trials send images or videos; their tokens and cost are not estimated (not in prompt tokens, cost low or cost high).", p.MediaTrials))
+	}
 	switch {
 	case rep.From == "":
 		notes = append(notes, "Expected cost: unknown (pass --from RUN_DIR with a previous run of this suite).")

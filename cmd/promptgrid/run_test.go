@@ -276,3 +276,17 @@ func expandAll(s *eval.Suite) ([]eval.Trial, error) {
 	}
 	return out, nil
 }
+
+// The shipped vision suite runs on the simulator and passes: its three cases
+// ask the same question, and the simulator tells them apart only by the
+// image sent (match: {image: FILE}), so a pass shows the file reached the
+// wire as its content.
+func TestVisionSuiteAnswersByImage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	simRun(t, dir, "../../suites/vision.yaml")
+	for _, r := range readRecords(t, dir) {
+		if !r.Pass || len(r.Media) != 1 || !strings.Contains(r.Media[0], "sha256:") {
+			t.Errorf("case %s: pass %v text %q media %v", r.CaseID, r.Pass, r.Text, r.Media)
+		}
+	}
+}

@@ -114,7 +114,7 @@ func simScenario(entry map[string]any) (sc runwaretest.Scenario, path, msg strin
 // names) by dotted path, with * for a thinking level.
 var simKeys = map[string][]string{
 	"":                 {"name", "match", "answer", "wrong", "pCorrect", "thinkingTokens", "ttft", "tokenTime", "toolCall"},
-	"match":            {"exact", "regex", "contains"},
+	"match":            {"exact", "regex", "contains", "image"},
 	"thinkingTokens.*": {"mean", "sd"},
 	"ttft.*":           {"mean", "sd"},
 	"tokenTime":        {"mean", "sd"},
@@ -168,7 +168,7 @@ func unknownSimKey(v any, path string) (string, string) {
 // dotted path with * for a thinking level.
 var simWants = map[string]string{
 	"name":               "a string",
-	"match":              "a mapping with contains, regex or exact, e.g. {contains: capital of France}",
+	"match":              "a mapping with contains, regex, exact or image, e.g. {contains: capital of France} or {image: data/cat.png}",
 	"answer":             "a string (the right answer)",
 	"wrong":              "a list of strings (wrong answers), e.g. [Lyon]",
 	"pCorrect":           "a mapping from thinking level to a probability, e.g. {none: 0.6, high: 0.95}",

@@ -28,7 +28,7 @@ func TestSimScenariosMessages(t *testing.T) {
 			"sim entry 1 (n): pCorrect.low must be a probability between 0 and 1; got a string (often)"},
 		// A nested misspelt key, which the JSON decoder would silently drop.
 		{"match key", map[string]any{"match": map[string]any{"contain": "x"}},
-			`sim entry 1: unknown key "match.contain" (want one of exact, regex, contains)`},
+			`sim entry 1: unknown key "match.contain" (want one of exact, regex, contains, image)`},
 		// A key in another case, which the JSON decoder would silently accept.
 		{"case", map[string]any{"Answer": "x"}, `sim entry 1: unknown key "Answer" (did you mean "answer"?)`},
 		// The simulator's own checks, relabelled with the entry.

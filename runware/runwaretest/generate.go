@@ -83,6 +83,9 @@ func compileScenarios(scs []Scenario) ([]compiledScenario, error) {
 			label += fmt.Sprintf(" (%s)", s.Name)
 		}
 		cs := compiledScenario{Scenario: s}
+		if err := checkImageMatch(label, s.Match.Image); err != nil {
+			return nil, err
+		}
 		if s.Match.Regex != "" {
 			re, err := regexp.Compile(s.Match.Regex)
 			if err != nil {
@@ -190,6 +193,9 @@ func (t *textTask) promptHash() uint64 {
 	for _, m := range t.Messages {
 		h.str(m.Role).str(m.Content)
 	}
+	for _, k := range append(t.images, t.videos...) {
+		h.str("media").str(k.sha).str(k.name)
+	}
 	return h.sum()
 }
 
@@ -232,7 +238,7 @@ func (h *Handler) generate(t *textTask, i int) *generation {
 	var sc *compiledScenario
 	last := lastUserMessage(t.Messages)
 	for k := range h.scenarios {
-		if h.scenarios[k].matches(last) {
+		if h.scenarios[k].matches(last) && h.scenarios[k].imageMatches(t.images) {
 			sc = &h.scenarios[k]
 			break
 		}

@@ -137,6 +137,11 @@ type Match struct {
 	Regex string `json:"regex,omitempty"`
 	// Contains requires the message to contain it.
 	Contains string `json:"contains,omitempty"`
+	// Image requires one of the task's inputs.images to be this image:
+	// "sha256:<at least 8 hex digits>" matches the content of a data URI
+	// (or base64) entry, anything else the last path segment of an image
+	// URL, or a UUID. (A simulator choice.)
+	Image string `json:"image,omitempty"`
 }
 
 // ToolCallSpec is the tool call a scenario makes.

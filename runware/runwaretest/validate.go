@@ -44,7 +44,9 @@ type textTask struct {
 	NumberResults int
 	Seed          uint64
 	SeedGiven     bool
-	sampling      string // canonical text of the sampling settings, for hashing
+	sampling      string     // canonical text of the sampling settings, for hashing
+	images        []mediaKey // inputs.images, for match.image
+	videos        []mediaKey
 }
 
 var (
@@ -151,6 +153,9 @@ func parseTextTask(obj map[string]json.RawMessage) (*textTask, []apiError) {
 		dec.DisallowUnknownFields()
 		if dec.Decode(&in) != nil {
 			v.add("invalidInputs", "inputs", "Invalid value for inputs parameter. It must be an object with images and videos arrays of strings.").Type = "object"
+		} else {
+			t.images = parseMedia(v, "image", "inputs.images", in.Images)
+			t.videos = parseMedia(v, "video", "inputs.videos", in.Videos)
 		}
 	}
 	if raw, ok := obj["outputFormat"]; ok && !isNull(raw) {
