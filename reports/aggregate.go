@@ -527,6 +527,9 @@ type cellAcc struct {
 	trials map[journal.ID128]trialTexts
 	share  float64
 	shareN int
+	// detailed counts the cases whose failing samples are kept (at most
+	// Options.MaxCaseDetail: only listed cases show them).
+	detailed int
 }
 
 func newCellAcc(label, cell, variant string, values map[string]any, keep bool) *cellAcc {
@@ -555,9 +558,28 @@ func (c *cellAcc) add(r *journal.Record, opts *Options, req *journal.ID128) {
 	if cs.m.vals != nil {
 		cs.addTimes(r, req)
 	}
-	if !r.Pass && len(cs.failures) < opts.MaxFailures {
-		cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
+	// Failing samples are kept only where a report lists them: per cell
+	// (not for the total), for at most MaxCaseDetail cases.
+	if !r.Pass && c.keep && len(cs.failures) < opts.MaxFailures {
+		if len(cs.failures) > 0 || c.detailed < caseDetailLimit(opts) {
+			if len(cs.failures) == 0 {
+				c.detailed++
+			}
+			cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
+		}
 	}
+}
+
+// caseDetailLimit is Options.MaxCaseDetail resolved: the default for 0, no
+// bound for a negative value.
+func caseDetailLimit(opts *Options) int {
+	switch {
+	case opts.MaxCaseDetail == 0:
+		return DefaultMaxCaseDetail
+	case opts.MaxCaseDetail < 0:
+		return math.MaxInt
+	}
+	return opts.MaxCaseDetail
 }
 
 // addTrial counts a finished trial's distinct-text share.
@@ -659,21 +681,31 @@ func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc
 		}
 	}
 	if perCase {
-		limit := opts.MaxCaseDetail
-		if limit == 0 {
-			limit = DefaultMaxCaseDetail
-		}
-		if limit < 0 {
-			limit = len(ids)
-		}
+		limit := min(caseDetailLimit(opts), len(ids))
 		// Failing cases first, then passing ones, each kept in id order.
+		// When there are more failing cases than the limit, those whose
+		// failing samples were kept (the first to fail) come first.
 		failBudget := min(failing, limit)
 		passBudget := limit - failBudget
+		detailedFirst := failing > limit
+		plainFail := failBudget
+		if detailedFirst {
+			withDetail := 0
+			for i, id := range ids {
+				if !passes[i] && len(c.cases[id].failures) > 0 {
+					withDetail++
+				}
+			}
+			plainFail = failBudget - min(withDetail, failBudget)
+		}
 		for i, id := range ids {
 			keep := false
-			if !passes[i] && failBudget > 0 {
+			switch {
+			case !passes[i] && failBudget > 0 && (!detailedFirst || len(c.cases[id].failures) > 0):
 				keep, failBudget = true, failBudget-1
-			} else if passes[i] && passBudget > 0 {
+			case !passes[i] && detailedFirst && plainFail > 0 && len(c.cases[id].failures) == 0:
+				keep, plainFail, failBudget = true, plainFail-1, failBudget-1
+			case passes[i] && passBudget > 0:
 				keep, passBudget = true, passBudget-1
 			}
 			if keep {

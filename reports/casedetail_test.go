@@ -35,6 +35,13 @@ func TestCaseDetailBounded(t *testing.T) {
 		t.Errorf("%d failing cases listed, want all 10 before passing ones", failing)
 	}
 	small, _ := Aggregate(path, Options{MaxCaseDetail: 4})
+	// More failing cases than the bound: the listed ones are those whose
+	// failing samples were kept, so each shows its failure.
+	for _, cs := range small.Cells[0].PerCase {
+		if cs.Pass || len(cs.Failures) == 0 {
+			t.Errorf("listed case %s: pass %v, %d failures; want failing cases with their failures", cs.ID, cs.Pass, len(cs.Failures))
+		}
+	}
 	var b strings.Builder
 	Markdown(small)(&b)
 	if !strings.Contains(b.String(), "6 more failing cases of (no grid) are not listed") {
