@@ -1,5 +1,7 @@
 package eval
 
+import "encoding/json"
+
 // MessageOverheadTokens bounds the chat-template tokens one message (or the
 // system prompt) adds to a prompt: its role and separators.
 const MessageOverheadTokens = 8
@@ -63,8 +65,20 @@ func boundRequest(req map[string]any, results int) TaskBound {
 	if msgs, ok := req["messages"].([]any); ok {
 		for _, m := range msgs {
 			if mm, ok := m.(map[string]any); ok {
-				if c, ok := mm["content"].(string); ok {
-					contents = append(contents, c)
+				// Every message counts, with or without content (an
+				// assistant message may carry only tool calls).
+				c, _ := mm["content"].(string)
+				contents = append(contents, c)
+				// A tool call the conversation replays is prompt too.
+				if tools, ok := mm["tools"].([]any); ok {
+					for _, tc := range tools {
+						if tm, ok := tc.(map[string]any); ok {
+							id, _ := tm["id"].(string)
+							name, _ := tm["name"].(string)
+							in, _ := json.Marshal(tm["input"])
+							contents = append(contents, ToolCallText(id, name, in))
+						}
+					}
 				}
 			}
 		}
@@ -74,4 +88,10 @@ func boundRequest(req map[string]any, results int) TaskBound {
 		mt = 0
 	}
 	return BoundTask(system, contents, mt, results)
+}
+
+// ToolCallText is what a replayed tool call adds to a prompt's bound: its id,
+// name and compact JSON input, one text per call.
+func ToolCallText(id, name string, input []byte) string {
+	return id + name + string(input)
 }

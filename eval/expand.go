@@ -247,7 +247,8 @@ func (x *expansion) trial(c *Case, cell Cell, a *arm, replicate, rep int, seed i
 	}
 	wire := make([]any, len(a.msgs))
 	for i, m := range a.msgs {
-		wire[i] = map[string]any{"role": m.Role, "content": m.Content}
+		wire[i] = wireMessage(m) // messages_tools.go
+
 	}
 	req["messages"] = wire
 	if a.sys != "" {
@@ -314,7 +315,7 @@ func composeMessages(s *Suite, c *Case, v *Variant) ([]Message, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		out[i] = Message{Role: m.Role, Content: text}
+		out[i] = Message{Role: m.Role, Content: text, Tools: m.Tools, ID: m.ID}
 	}
 	sys := s.SystemPrompt
 	if c.SystemPrompt != "" {

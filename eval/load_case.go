@@ -69,54 +69,9 @@ func (l *loader) promptTemplate(n *yaml.Node, what string) string {
 	return v
 }
 
-// loadMessages reads a conversation: roles user and assistant (the ones
-// Kimi K2.6 accepts), non-empty content, ending with a user message.
-func (l *loader) loadMessages(n *yaml.Node) []Message {
-	items, ok := l.list(n, "messages")
-	if !ok {
-		return nil
-	}
-	if len(items) == 0 {
-		l.errf(n, "messages must not be empty")
-		return nil
-	}
-	out := make([]Message, 0, len(items))
-	for i, it := range items {
-		fields, ok := l.fields(it, "a message", []string{"role", "content"})
-		if !ok {
-			continue
-		}
-		var m Message
-		for _, f := range fields {
-			switch f.key.Value {
-			case "role":
-				if r, ok := l.str(f.val, "role"); ok {
-					switch r {
-					case "user", "assistant":
-					case "system":
-						l.errf(f.val, "role system is not a message role here: use systemPrompt (it is sent as settings.systemPrompt)")
-					default:
-						l.errf(f.val, "role must be user or assistant; got %q%s", r, suggest(r, []string{"user", "assistant"}))
-					}
-					m.Role = r
-				}
-			case "content":
-				m.Content = l.promptTemplate(f.val, "content")
-			}
-		}
-		if lookup(it, "role") == nil {
-			l.errf(it, "a message needs a role (user or assistant)")
-		}
-		if lookup(it, "content") == nil {
-			l.errf(it, "a message needs content")
-		}
-		if i == len(items)-1 && m.Role == "assistant" {
-			l.errf(lookup(it, "role"), "the last message must have role user: the model answers it")
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// loadMessages reads a conversation (messages_tools.go): roles user,
+// assistant and tool, non-empty content, ending with a user or tool message.
+func (l *loader) loadMessages(n *yaml.Node) []Message { return l.loadConversation(n) }
 
 // loadCase reads one case; row is non-nil for a case built from a casesFrom
 // data row, whose fields are then the case's vars (over the template's).

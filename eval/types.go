@@ -54,10 +54,14 @@ type Check interface {
 	Eval(ctx context.Context, s Sample) Outcome
 }
 
-// Message is one chat message of a case.
+// Message is one chat message of a case. Tools are the calls of an
+// assistant message and ID is, on a role "tool" message, the id of the call
+// it answers (messages_tools.go).
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role    string        `json:"role"`
+	Content string        `json:"content"`
+	Tools   []MessageTool `json:"tools,omitempty"`
+	ID      string        `json:"id,omitempty"`
 }
 
 // GridAxis is one dimension of the settings grid: a dotted task-field path

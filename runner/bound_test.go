@@ -27,6 +27,11 @@ numberResults: 3
 cases:
   - {id: a, prompt: "Quelle est la capitale de la France ?"}
   - {id: b, prompt: "東京は日本の首都ですか？"}
+  - id: c
+    messages:
+      - {role: user, content: "What is the weather in Tokyo?"}
+      - {role: assistant, tools: [{id: call-1, name: get_weather, input: {city: Tokyo, units: [c, f]}}]}
+      - {role: tool, id: call-1, content: "22°C"}
 `
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/promptgrid/promptgrid/eval"
@@ -20,9 +22,17 @@ func taskBound(task *runware.Task) eval.TaskBound {
 			maxTok = *task.Settings.MaxTokens
 		}
 	}
-	contents := make([]string, len(task.Messages))
-	for i, m := range task.Messages {
-		contents[i] = m.Content
+	contents := make([]string, 0, len(task.Messages))
+	for _, m := range task.Messages {
+		contents = append(contents, m.Content)
+		for _, tc := range m.Tools {
+			var in bytes.Buffer
+			if json.Compact(&in, tc.Input) != nil || tc.Input == nil {
+				in.Reset()
+				in.WriteString("null")
+			}
+			contents = append(contents, eval.ToolCallText(tc.ID, tc.Name, in.Bytes()))
+		}
 	}
 	return eval.BoundTask(system, contents, maxTok, task.NumberResults)
 }

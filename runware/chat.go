@@ -1,6 +1,7 @@
 package runware
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,7 @@ import (
 // /v1/chat/completions accepts it (reference §8).
 type chatRequest struct {
 	Model               string          `json:"model"`
-	Messages            []Message       `json:"messages"`
+	Messages            []Message       `json:"messages"` // mapped by MarshalJSON
 	Temperature         *float64        `json:"temperature,omitempty"`
 	TopP                *float64        `json:"top_p,omitempty"`
 	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
@@ -27,6 +28,94 @@ type chatRequest struct {
 	ResponseFormat      *responseFormat `json:"response_format,omitempty"`
 	Stream              bool            `json:"stream,omitempty"`
 	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
+}
+
+// MarshalJSON encodes the request with its messages in the OpenAI shape
+// (chatMsgFor), keeping the field order of the struct: a message without
+// tool fields encodes as {"role","content"}, as it did before tools.
+func (r chatRequest) MarshalJSON() ([]byte, error) {
+	type plain chatRequest
+	if r.Messages == nil {
+		return json.Marshal(plain(r))
+	}
+	msgs := make([]chatMsgSent, len(r.Messages))
+	for i, m := range r.Messages {
+		cm, err := chatMsgFor(m)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = cm
+	}
+	p := plain(r)
+	p.Messages = nil
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	model, _ := json.Marshal(r.Model)
+	prefix := append(append([]byte(`{"model":`), model...), `,"messages":null`...)
+	if !bytes.HasPrefix(body, prefix) {
+		return nil, errors.New("runware: chat request encoding: unexpected layout")
+	}
+	enc, err := json.Marshal(msgs)
+	if err != nil {
+		return nil, err
+	}
+	out := append(append(append([]byte{}, prefix[:len(prefix)-len("null")]...), enc...), body[len(prefix):]...)
+	return out, nil
+}
+
+// chatMsgSent is an OpenAI chat message as sent. Content is null only on an
+// assistant message that carries tool calls and no text.
+type chatMsgSent struct {
+	Role       string         `json:"role"`
+	Content    *string        `json:"content"`
+	ToolCalls  []chatCallSent `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+}
+
+// chatCallSent is a tool call replayed in an assistant message:
+// {"id","type":"function","function":{"name","arguments":"<JSON text>"}}.
+type chatCallSent struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+// chatMsgFor maps a native message: assistant tools → tool_calls (input
+// re-encoded as a compact JSON string, none → "{}"), a tool message's id →
+// tool_call_id.
+func chatMsgFor(m Message) (chatMsgSent, error) {
+	content := m.Content
+	cm := chatMsgSent{Role: m.Role, Content: &content}
+	if m.Role == "tool" {
+		cm.ToolCallID = m.ID
+	} else if m.ID != "" {
+		return cm, fmt.Errorf("runware: a %s message has no id (only tool messages do)", m.Role)
+	}
+	if len(m.Tools) > 0 && m.Role != "assistant" {
+		return cm, fmt.Errorf("runware: a %s message cannot carry tool calls", m.Role)
+	}
+	for _, tl := range m.Tools {
+		args := "{}"
+		if len(tl.Input) > 0 {
+			var b bytes.Buffer
+			if err := json.Compact(&b, tl.Input); err != nil {
+				return cm, fmt.Errorf("runware: tool call %q: input is not JSON: %w", tl.ID, err)
+			}
+			args = b.String()
+		}
+		c := chatCallSent{ID: tl.ID, Type: "function"}
+		c.Function.Name, c.Function.Arguments = tl.Name, args
+		cm.ToolCalls = append(cm.ToolCalls, c)
+	}
+	if len(cm.ToolCalls) > 0 && content == "" {
+		cm.Content = nil
+	}
+	return cm, nil
 }
 
 // chatTool is an OpenAI function tool.
@@ -75,6 +164,11 @@ func chatRequestFor(task Task) (chatRequest, error) {
 	}
 	if s.SystemPrompt != "" {
 		req.Messages = append(req.Messages, Message{Role: "system", Content: s.SystemPrompt})
+	}
+	for _, m := range task.Messages {
+		if _, err := chatMsgFor(m); err != nil {
+			return req, err
+		}
 	}
 	req.Messages = append(req.Messages, task.Messages...)
 	req.Temperature, req.TopP = s.Temperature, s.TopP

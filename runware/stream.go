@@ -25,6 +25,7 @@ type streamChunk struct {
 	Cost             *float64        `json:"cost"`
 	Text             *string         `json:"text"`
 	ReasoningContent *string         `json:"reasoningContent"`
+	ToolCalls        []ToolCall      `json:"toolCalls"`
 	ResultIndex      *int            `json:"resultIndex"`
 	Seed             *int64          `json:"seed"`
 	Data             json.RawMessage `json:"data"`
@@ -36,6 +37,9 @@ type streamChunk struct {
 type streamDelta struct {
 	Text             string `json:"text"`
 	ReasoningContent string `json:"reasoningContent"`
+	// ToolCalls are whole tool calls, one or more per delta (the
+	// simulator's shape; Runware documents none for native streams).
+	ToolCalls []ToolCall `json:"toolCalls"`
 }
 
 // streamResult accumulates one result (one resultIndex) of a stream.
@@ -129,10 +133,19 @@ func (s *nativeStream) feedDepth(payload []byte, now time.Time, depth int) bool 
 			stamp(&s.timings.FirstText, now)
 			s.timings.LastDelta = now
 		}
+		if len(d.ToolCalls) > 0 {
+			r.res.ToolCalls = append(r.res.ToolCalls, d.ToolCalls...)
+			stamp(&s.timings.FirstText, now)
+			s.timings.LastDelta = now
+		}
 		if limit := cmp.Or(s.maxBytes, DefaultMaxResultBytes); r.text.Len()+r.reasoning.Len() > limit {
 			s.err = tooLarge(limit)
 			return true
 		}
+	}
+	if len(ch.ToolCalls) > 0 {
+		// A final chunk's full list wins over the deltas.
+		r.res.ToolCalls = ch.ToolCalls
 	}
 	if ch.Usage != nil {
 		r.res.Usage = ch.Usage

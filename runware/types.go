@@ -32,10 +32,69 @@ const (
 	DeliveryStream = "stream"
 )
 
-// Message is one chat message. Kimi K2.6 accepts the roles user and assistant.
+// Message is one chat message. Kimi K2.6 documents the roles user and
+// assistant; a multi-turn tool conversation adds, in Runware's native shape
+// (Python SDK README, docs/protocol.md), an assistant message carrying the
+// calls it made in Tools and a message of role "tool" answering one call by
+// its ID. Both fields are omitted when empty, so a plain message encodes as
+// {"role","content"} exactly as before.
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// Tools are the calls of an assistant message (native "tools").
+	Tools []MessageTool `json:"tools,omitempty"`
+	// ID is, on a role "tool" message, the id of the call it answers.
+	ID string `json:"id,omitempty"`
+}
+
+// MessageTool is one tool call replayed in an assistant message:
+// {"id","name","input"} with input the arguments object.
+type MessageTool struct {
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+// MarshalJSON omits "content" on an assistant message that carries tool
+// calls and no text (the SDK README's example sends none) and sends a nil
+// Input as {}. Any other message encodes as the plain struct.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type plain Message
+	if len(m.Tools) == 0 {
+		return json.Marshal(plain(m))
+	}
+	tools := make([]MessageTool, len(m.Tools))
+	for i, tl := range m.Tools {
+		if len(tl.Input) == 0 {
+			tl.Input = json.RawMessage(`{}`)
+		}
+		tools[i] = tl
+	}
+	if m.Content != "" {
+		m.Tools = tools
+		return json.Marshal(plain(m))
+	}
+	return json.Marshal(struct {
+		Role  string        `json:"role"`
+		Tools []MessageTool `json:"tools"`
+		ID    string        `json:"id,omitempty"`
+	}{m.Role, tools, m.ID})
+}
+
+// AssistantToolMessage is the assistant message that replays a result's
+// tool calls (from Result.ToolCalls, native or OpenAI-compatible) in the
+// next request, with the result's text as content (usually empty).
+func AssistantToolMessage(r Result) Message {
+	m := Message{Role: "assistant", Content: r.Text}
+	for _, tc := range r.ToolCalls {
+		m.Tools = append(m.Tools, MessageTool{ID: tc.ID, Name: tc.Name, Input: tc.Arguments})
+	}
+	return m
+}
+
+// ToolResultMessage answers the call with this id.
+func ToolResultMessage(id, content string) Message {
+	return Message{Role: "tool", ID: id, Content: content}
 }
 
 // Settings holds the generation parameters nested under "settings".

@@ -113,7 +113,7 @@ func simScenario(entry map[string]any) (sc runwaretest.Scenario, path, msg strin
 // simKeys are the keys of a scenario's mappings (runwaretest.Scenario's JSON
 // names) by dotted path, with * for a thinking level.
 var simKeys = map[string][]string{
-	"":                 {"name", "match", "answer", "wrong", "pCorrect", "thinkingTokens", "ttft", "tokenTime", "toolCall"},
+	"":                 {"name", "match", "answer", "wrong", "pCorrect", "thinkingTokens", "ttft", "tokenTime", "toolCall", "afterTool"},
 	"match":            {"exact", "regex", "contains", "image"},
 	"thinkingTokens.*": {"mean", "sd"},
 	"ttft.*":           {"mean", "sd"},
@@ -179,6 +179,7 @@ var simWants = map[string]string{
 	"ttft.*":             "{mean, sd} in milliseconds, e.g. {mean: 250}",
 	"tokenTime":          "{mean, sd} in milliseconds per token, e.g. {mean: 10, sd: 2}",
 	"toolCall":           "a mapping {name, arguments}, e.g. {name: get_weather, arguments: {city: Tokyo}}",
+	"afterTool":          "a string: the answer after a tool result, {result} standing for the result",
 	"toolCall.arguments": "a mapping of argument names to values",
 }
 

@@ -40,6 +40,7 @@ type chatMessage struct {
 	Role       string          `json:"role"`
 	Content    json.RawMessage `json:"content"`
 	ToolCallID string          `json:"tool_call_id,omitempty"`
+	ToolCalls  []chatToolCall  `json:"tool_calls,omitempty"`
 }
 
 type chatTool struct {
@@ -107,6 +108,12 @@ func chatTask(req *chatRequest) (*textTask, *chatError) {
 		return bad("messages", "missingMessages", "messages must be a non-empty array.")
 	}
 	var system []string
+	var turnErr *chatError
+	turns := newToolTurns("tool_call_id", "tool_calls", func(code, param, msg string) {
+		if turnErr == nil {
+			turnErr = &chatError{Message: msg, Type: "invalid_request_error", Param: param, Code: code}
+		}
+	})
 	for i, m := range req.Messages {
 		text, ok := contentText(m.Content)
 		if !ok {
@@ -116,10 +123,18 @@ func chatTask(req *chatRequest) (*textTask, *chatError) {
 		case "system", "developer":
 			system = append(system, text)
 		case "user", "assistant", "tool":
-			t.Messages = append(t.Messages, runware.Message{Role: m.Role, Content: text})
+			msg, cerr := chatMessageFor(i, m, text) // tools_multiturn.go
+			if cerr != nil {
+				return nil, cerr
+			}
+			turns.step(fmt.Sprintf("messages[%d]", i), msg)
+			t.Messages = append(t.Messages, msg)
 		default:
 			return bad(fmt.Sprintf("messages[%d].role", i), "invalidMessages", fmt.Sprintf("Unknown role %q.", m.Role))
 		}
+	}
+	if turns.end(); turnErr != nil {
+		return nil, turnErr
 	}
 	t.SystemPrompt = strings.Join(system, "\n")
 	var sampling strings.Builder

@@ -192,6 +192,7 @@ func (t *textTask) promptHash() uint64 {
 	h := newHasher().str(t.SystemPrompt)
 	for _, m := range t.Messages {
 		h.str(m.Role).str(m.Content)
+		hashToolFields(h, m)
 	}
 	for _, k := range append(t.images, t.videos...) {
 		h.str("media").str(k.sha).str(k.name)
@@ -215,7 +216,7 @@ func (t *textTask) fullHash() uint64 {
 func (t *textTask) promptTokens() int {
 	n := CountTokens(t.SystemPrompt)
 	for _, m := range t.Messages {
-		n += CountTokens(m.Content)
+		n += CountTokens(m.Content) + toolTokens(m)
 	}
 	return n
 }
@@ -314,14 +315,15 @@ func (h *Handler) answerText(t *textTask, sc *compiledScenario, full, seed uint6
 	}
 	correct := newRand(t.promptHash(), seed, "correct").Float64() < p
 	g.Correct = &correct
+	answer := scenarioAnswer(t, sc) // afterTool after a tool result
 	if correct {
-		return sc.Answer
+		return answer
 	}
 	if len(sc.Wrong) > 0 {
 		return sc.Wrong[newRand(full, seed, "wrong").IntN(len(sc.Wrong))]
 	}
 	for _, w := range []string{"I am not sure about this one.", "I don't know.", "No idea."} {
-		if sc.Answer == "" || !strings.Contains(strings.ToLower(w), strings.ToLower(sc.Answer)) {
+		if answer == "" || !strings.Contains(strings.ToLower(w), strings.ToLower(answer)) {
 			return w
 		}
 	}
@@ -336,7 +338,9 @@ func genericText(t *textTask, r *rand.Rand) string {
 		topic = append(topic[:40], '…')
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Simulated answer to %q:", string(topic))
+	fmt.Fprintf(&b, "Simulated answer to %q", string(topic))
+	writeToolEcho(&b, t) // after a tool result, quote it
+	b.WriteByte(':')
 	n := 12 + r.IntN(37)
 	for i := range n {
 		b.WriteByte(' ')

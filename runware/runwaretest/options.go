@@ -126,6 +126,11 @@ type Scenario struct {
 	// ToolCall, when set and the task offers a function tool of that name
 	// (and toolChoice is not "none"), makes the result a tool call.
 	ToolCall *ToolCallSpec `json:"toolCall,omitempty"`
+	// AfterTool, when set, is the right answer when the last message is a
+	// tool result (the model then always answers in text); "{result}" in it
+	// is replaced by that result's content. Empty keeps Answer. Wrong
+	// answers and pCorrect apply as to Answer. (A simulator choice.)
+	AfterTool string `json:"afterTool,omitempty"`
 }
 
 // Match is a conjunction of conditions on the last user message; empty

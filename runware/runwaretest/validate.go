@@ -258,28 +258,18 @@ func parseMessages(v *validator, raw json.RawMessage, t *textTask) {
 		v.add("invalidMessages", "messages", "Invalid value for messages parameter. It must be a non-empty array of {role, content} objects.").Type = "array"
 		return
 	}
+	turns := newToolTurns("id", "tools", func(code, param, msg string) { v.add(code, param, msg) })
 	for i, m := range items {
 		p := fmt.Sprintf("messages[%d]", i)
 		if m == nil {
 			v.add("invalidMessages", p, "Each message must be an object with role and content.")
 			continue
 		}
-		for k := range m {
-			if k != "role" && k != "content" {
-				v.add("unsupportedParameter", p+"."+k, fmt.Sprintf("Unsupported message field %q.", k))
-			}
-		}
-		role, okr := asString(m["role"])
-		if !okr || (role != "user" && role != "assistant") {
-			e := v.add("invalidMessages", p+".role", "Invalid value for message role. Allowed roles are user and assistant.")
-			e.AllowedValues = []any{"user", "assistant"}
-		}
-		content, okc := asString(m["content"])
-		if !okc || content == "" {
-			v.add("invalidMessages", p+".content", "Invalid value for message content. It must be a non-empty string.").Type = "string"
-		}
-		t.Messages = append(t.Messages, runware.Message{Role: role, Content: content})
+		msg := parseNativeMessage(v, p, m) // tools_multiturn.go
+		turns.step(p, msg)
+		t.Messages = append(t.Messages, msg)
 	}
+	turns.end()
 }
 
 // floatSetting describes a bounded float setting.
