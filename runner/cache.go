@@ -57,12 +57,18 @@ type cacheEntry struct {
 }
 
 // key hashes the canonical request.
+// A nil Cache keys requests in the empty namespace (the judge uses the key
+// to let identical requests in flight pay once, cache or not).
 func (c *Cache) key(task *runware.Task, transport string) string {
 	t := *task
 	t.TaskUUID = ""
 	b, _ := json.Marshal(t) // a Task always encodes: it was decoded from JSON
+	ns := ""
+	if c != nil {
+		ns = c.ns
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "promptgrid-cache/1\n%s\n%s\n", c.ns, transport)
+	fmt.Fprintf(h, "promptgrid-cache/1\n%s\n%s\n", ns, transport)
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -87,13 +87,7 @@ func (j *Judge) Judge(ctx context.Context, req eval.JudgeRequest) (eval.JudgeVer
 	if err != nil {
 		return eval.JudgeVerdict{}, err
 	}
-	var key string
-	if j.cache != nil {
-		key = j.cache.key(&keyed, "native")
-	} else {
-		tmp := Cache{}
-		key = tmp.key(&keyed, "native")
-	}
+	key := j.cache.key(&keyed, "native")
 	lock := j.lock(key)
 	lock.Lock()
 	defer lock.Unlock()
@@ -141,12 +135,7 @@ func (j *Judge) verdict(resp *runware.Response) (eval.JudgeVerdict, error) {
 	if u := res.Usage; u != nil {
 		v.PromptTokens, v.CompletionTokens = u.PromptTokens, u.CompletionTokens
 	}
-	switch {
-	case res.Cost != nil:
-		v.Cost = *res.Cost
-	case res.Usage != nil:
-		v.Cost = j.pricing.Cost(res.Usage.PromptTokens, res.Usage.CompletionTokens, res.Usage.ThinkingTokens)
-	}
+	v.Cost, _ = resultsCost(resp.Results[:1], nil, j.pricing)
 	parsed, err := eval.ParseJudgeReply(res.Text)
 	if err != nil {
 		return v, err
@@ -253,18 +242,7 @@ func (j *Judge) send(ctx context.Context, task runware.Task) *runware.Response {
 
 // charge is what one judge request counts as spent (see run.charge).
 func (j *Judge) charge(resp *runware.Response, bound float64) float64 {
-	c, priced := 0.0, false
-	for _, res := range resp.Results {
-		switch {
-		case res.Err != nil:
-		case res.Cost != nil:
-			c += *res.Cost
-			priced = true
-		case res.Usage != nil:
-			c += j.pricing.Cost(res.Usage.PromptTokens, res.Usage.CompletionTokens, res.Usage.ThinkingTokens)
-			priced = true
-		}
-	}
+	c, priced := resultsCost(resp.Results, nil, j.pricing)
 	if !priced && mayHaveBilled(resp) {
 		return bound
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
 	"github.com/promptgrid/promptgrid/runware"
 )
@@ -262,7 +263,7 @@ func (r *run) watchNetwork(resps []*runware.Response) {
 	if r.netSeen >= networkProbe && r.stopReason == "" {
 		r.stopReason = journal.StopNoAnswer
 		r.stopDetail = fmt.Sprintf("the first %d requests all failed with network errors before reaching a server (last: %s)", networkProbe, r.netLast)
-		go r.halt()
+		r.halt()
 	}
 }
 
@@ -271,32 +272,38 @@ func (r *run) watchNetwork(resps []*runware.Response) {
 // been billed without an answer reaching us (timeout, reset, a cut or broken
 // body, a gateway error), its reserved upper bound.
 func (r *run) charge(j *job, resp *runware.Response) float64 {
-	c, priced := 0.0, false
-	n := numberResults(j.trial)
-	shared := sharedUsage(resp, n)
-	for i := range resp.Results {
-		res := &resp.Results[i]
-		if res.Err != nil {
-			continue
-		}
-		switch u := res.Usage; {
-		case res.Cost != nil:
-			c += *res.Cost
-			priced = true
-		case u != nil:
-			c += r.cfg.Pricing.Cost(u.PromptTokens, u.CompletionTokens, u.ThinkingTokens)
-			priced = true
-		case shared != nil:
-			c += r.cfg.Pricing.Cost(shared.Prompt, shared.Completion, shared.Thinking)
-			priced = true
-		}
-	}
+	c, priced := resultsCost(resp.Results, sharedUsage(resp, numberResults(j.trial)), r.cfg.Pricing)
 	if !priced && (mayHaveBilled(resp) || j.recoverUUID != "") {
 		// A recovered task was submitted by an earlier invocation: without
 		// its answer, it counts at its bound.
 		return j.reserved
 	}
 	return c
+}
+
+// resultsCost is what the results that arrived cost: each one's reported
+// cost, else its usage (or, when the request reported one usage for all its
+// results, its share of shared) at p's prices. priced is false when no
+// result carried either.
+func resultsCost(results []runware.Result, shared *journal.Usage, p eval.Pricing) (cost float64, priced bool) {
+	for i := range results {
+		res := &results[i]
+		if res.Err != nil {
+			continue
+		}
+		switch u := res.Usage; {
+		case res.Cost != nil:
+			cost += *res.Cost
+		case u != nil:
+			cost += p.Cost(u.PromptTokens, u.CompletionTokens, u.ThinkingTokens)
+		case shared != nil:
+			cost += p.Cost(shared.Prompt, shared.Completion, shared.Thinking)
+		default:
+			continue
+		}
+		priced = true
+	}
+	return cost, priced
 }
 
 // mayHaveBilled reports whether a request that brought no priced answer may
