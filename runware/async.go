@@ -58,7 +58,13 @@ func (c *Client) doAsync(ctx context.Context, tasks []Task, resps []*Response) {
 
 	pctx, cancel := context.WithTimeout(ctx, c.pollTimeout)
 	defer cancel()
-	var lastErr *Error
+	c.pollOpen(ctx, pctx, tasks, state, resps, nil)
+}
+
+// pollOpen polls the open tasks every poll interval until none is open, or
+// expires them when pctx (the poll deadline) ends; lastErr is the transient
+// error of a poll already made, if any.
+func (c *Client) pollOpen(ctx, pctx context.Context, tasks []Task, state []*asyncTask, resps []*Response, lastErr *Error) {
 	timer := time.NewTimer(c.pollInterval)
 	defer timer.Stop()
 	for anyOpen(state) {

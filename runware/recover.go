@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Recover finishes async tasks that an earlier process submitted and never
@@ -65,21 +64,7 @@ func (c *Client) Recover(ctx context.Context, tasks []Task) ([]*Response, error)
 		}
 	}
 
-	timer := time.NewTimer(c.pollInterval)
-	defer timer.Stop()
-	for anyOpen(state) {
-		select {
-		case <-pctx.Done():
-			c.expire(ctx, tasks, state, resps, lastErr)
-			for _, r := range resps {
-				c.redactResponse(r)
-			}
-			return resps, nil
-		case <-timer.C:
-		}
-		lastErr = c.poll(pctx, tasks, state, resps)
-		timer.Reset(c.pollInterval)
-	}
+	c.pollOpen(ctx, pctx, tasks, state, resps, lastErr)
 	for _, r := range resps {
 		c.redactResponse(r)
 	}
