@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -54,14 +53,7 @@ type Attempt struct {
 // most SyncEvery after a write and on Close. Safe for concurrent use; a nil
 // *AttemptLog records nothing.
 type AttemptLog struct {
-	mu    sync.Mutex
-	f     *os.File
-	dirty bool
-	err   error
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	cerr  error
+	*appendFile
 }
 
 // Attempts opens the run's attempt log for appending (creating it), after
@@ -70,36 +62,11 @@ func (d *RunDir) Attempts() (*AttemptLog, error) { return OpenAttempts(d.Path) }
 
 // OpenAttempts opens the attempt log in dir; see RunDir.Attempts.
 func OpenAttempts(dir string) (*AttemptLog, error) {
-	path := filepath.Join(dir, AttemptsFile)
-	if err := trimPartialLine(path); err != nil {
+	a, err := openAppend(filepath.Join(dir, AttemptsFile), "attempt log")
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open attempt log: %w", err)
-	}
-	l := &AttemptLog{f: f, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.syncLoop()
-	return l, nil
-}
-
-func (l *AttemptLog) syncLoop() {
-	defer close(l.done)
-	t := time.NewTicker(SyncEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-			l.mu.Lock()
-			if l.dirty && l.err == nil {
-				l.err = l.f.Sync()
-				l.dirty = false
-			}
-			l.mu.Unlock()
-		}
-	}
+	return &AttemptLog{appendFile: a}, nil
 }
 
 // Sent records requests about to leave, in one write.
@@ -134,17 +101,7 @@ func (l *AttemptLog) write(as []Attempt) error {
 		}
 		b = append(append(b, line...), '\n')
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err != nil {
-		return l.err
-	}
-	if _, err := l.f.Write(b); err != nil {
-		l.err = fmt.Errorf("write attempt log: %w", err)
-		return l.err
-	}
-	l.dirty = true
-	return nil
+	return l.appendFile.write(b, nil)
 }
 
 // Close fsyncs and closes the log; later calls return the first's result.
@@ -152,23 +109,7 @@ func (l *AttemptLog) Close() error {
 	if l == nil {
 		return nil
 	}
-	l.once.Do(func() { l.cerr = l.close() })
-	return l.cerr
-}
-
-func (l *AttemptLog) close() error {
-	close(l.stop)
-	<-l.done
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.err
-	if serr := l.f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return l.close()
 }
 
 // Ledger is what a run's attempt log says about money and requests in

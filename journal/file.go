@@ -23,13 +23,8 @@ const (
 // line being written; the file is fsynced at most SyncEvery after a write and
 // on Close. Writer is safe for concurrent use.
 type Writer struct {
-	mu    sync.Mutex
-	f     *os.File
-	dirty bool
-	err   error
+	*appendFile
 	tally Tally
-	stop  chan struct{}
-	done  chan struct{}
 }
 
 // SyncEvery bounds how long an appended line may stay un-fsynced.
@@ -47,17 +42,11 @@ func createWriter(dir string) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	path := filepath.Join(dir, JournalFile)
-	if err := trimPartialLine(path); err != nil {
+	a, err := openAppend(filepath.Join(dir, JournalFile), "journal")
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	w := &Writer{f: f, stop: make(chan struct{}), done: make(chan struct{})}
-	go w.syncLoop()
-	return w, nil
+	return &Writer{appendFile: a}, nil
 }
 
 func trimPartialLine(path string) error {
@@ -97,45 +86,13 @@ func trimPartialLine(path string) error {
 	return f.Truncate(0)
 }
 
-func (w *Writer) syncLoop() {
-	defer close(w.done)
-	t := time.NewTicker(SyncEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-			w.mu.Lock()
-			if w.dirty && w.err == nil {
-				w.err = w.f.Sync()
-				w.dirty = false
-			}
-			w.mu.Unlock()
-		}
-	}
-}
-
 // Append writes one record as one line.
 func (w *Writer) Append(r *Record) error {
 	return w.AppendAll([]*Record{r})
 }
 
 // Close fsyncs and closes the journal.
-func (w *Writer) Close() error {
-	close(w.stop)
-	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	err := w.err
-	if serr := w.f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func (w *Writer) Close() error { return w.close() }
 
 // ReadStats says what a read skipped.
 type ReadStats struct {
@@ -227,20 +184,11 @@ func (w *Writer) AppendAll(rs []*Record) error {
 			return fmt.Errorf("encode journal record: %w", err)
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return w.err
-	}
-	if _, err := w.f.Write(buf.Bytes()); err != nil {
-		w.err = fmt.Errorf("write journal: %w", err)
-		return w.err
-	}
-	w.dirty = true
-	for _, r := range rs {
-		w.tally.add(r)
-	}
-	return nil
+	return w.write(buf.Bytes(), func() {
+		for _, r := range rs {
+			w.tally.add(r)
+		}
+	})
 }
 
 // linePool holds the buffers AppendAll encodes into.
