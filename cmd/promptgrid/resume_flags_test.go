@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,41 @@ func TestRunRefusesUnreachableEndpointScheme(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, journal.JournalFile)); err == nil {
 		t.Error("a journal was created for a run that could send nothing")
+	}
+}
+
+// An --endpoint carrying credentials (userinfo, query values) is never
+// written to the run directory: run.json keeps it redacted, and a resume
+// without --endpoint is refused rather than sent to the redacted URL; given
+// again, the endpoint is used and the run completes.
+func TestEndpointCredentialsNotStored(t *testing.T) {
+	sim := runwaretest.NewServer(runwaretest.Options{APIKeys: []string{"k-0123456789abcdef"}})
+	defer sim.Close()
+	env := map[string]string{"RUNWARE_API_KEY": "k-0123456789abcdef"}
+	u := strings.Replace(sim.URL(), "http://", "http://proxyuser:pw-Secret-4711@", 1) + "?token=tok-Secret-0815"
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, e, code := runCLI(t, env, "run", "--quiet", "--endpoint", u, "--max-cost", "0.01", "--format", "json", "--out", dir, quickstart); code != exitBudget {
+		t.Fatalf("first run: exit %d, want %d: %s", code, exitBudget, e)
+	}
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("pw-Secret-4711")) || bytes.Contains(b, []byte("tok-Secret-0815")) {
+				t.Errorf("%s holds the endpoint's credentials", p)
+			}
+		}
+		return nil
+	})
+	m, err := journal.ReadMeta(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Endpoint, "redacted@127.0.0.1") || !strings.Contains(m.Flags["endpoint"], "token=redacted") {
+		t.Errorf("run.json endpoint %q, flag %q: want them redacted", m.Endpoint, m.Flags["endpoint"])
+	}
+	if _, e, code := runCLI(t, env, "run", "--quiet", "--max-cost", "100", "--resume", dir); code != exitInput || !strings.Contains(e, "carried credentials") {
+		t.Fatalf("resume without --endpoint: exit %d, stderr %q; want exit 2 asking for it", code, e)
+	}
+	if _, e, code := runCLI(t, env, "run", "--quiet", "--max-cost", "100", "--endpoint", u, "--format", "json", "--resume", dir); code != exitOK {
+		t.Fatalf("resume with --endpoint: exit %d: %s", code, e)
 	}
 }
