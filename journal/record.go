@@ -69,9 +69,70 @@ type Record struct {
 	// server may have billed it twice.
 	Resent bool `json:"resent,omitempty"`
 
+	// Steps is, for a sample of an agent case (a case with agent:), every
+	// model request of its loop in order: model -> tool calls -> scripted
+	// results -> model. The sample's Usage, Cost and Timings.E2E are then
+	// the sums over Steps, ToolCalls is every call of every step in order
+	// (the trajectory), Text the last step's answer, and TTFT and TTFO the
+	// first step's. Empty for other cases.
+	Steps []Step `json:"steps,omitempty"`
+	// StepLimit is true when an agent loop stopped at its maxSteps with the
+	// last step's tool calls unanswered (no final answer).
+	StepLimit bool `json:"stepLimit,omitempty"`
+
 	Checks []CheckOutcome `json:"checks,omitempty"`
 	Pass   bool           `json:"pass"`
 	Score  float64        `json:"score"`
+}
+
+// Step is one model request of an agent loop.
+type Step struct {
+	// TaskUUID of the request's answered attempt; RequestHash identifies
+	// the request (the case's conversation plus the steps before it).
+	TaskUUID    string `json:"taskUUID,omitempty"`
+	RequestHash string `json:"requestHash,omitempty"`
+	// Text is what the model wrote besides its tool calls (the answer, on
+	// the last step).
+	Text         string       `json:"text,omitempty"`
+	FinishReason string       `json:"finishReason,omitempty"`
+	ToolCalls    []ToolCall   `json:"toolCalls,omitempty"`
+	ToolResults  []ToolResult `json:"toolResults,omitempty"`
+	Usage        *Usage       `json:"usage,omitempty"`
+	Cost         *float64     `json:"cost,omitempty"`
+	// CostEstimated: Cost is from the price table (the API sent none).
+	CostEstimated bool `json:"costEstimated,omitempty"`
+	// Timings of the step's answered attempt, offsets from the sample's
+	// Scheduled like the sample's own.
+	Timings  StepTimings `json:"timings"`
+	Attempts int         `json:"attempts"`
+	Cached   bool        `json:"cached,omitempty"`
+	Error    *Error      `json:"error,omitempty"`
+}
+
+// StepTimings are one step's timings in milliseconds: Dispatched and Done
+// are offsets from the sample's scheduled time, TTFT, TTFO and E2E are
+// measured from the step's dispatch as for a sample.
+type StepTimings struct {
+	Dispatched *float64 `json:"dispatchedMs,omitempty"`
+	Done       *float64 `json:"doneMs,omitempty"`
+	TTFT       *float64 `json:"ttftMs,omitempty"`
+	TTFO       *float64 `json:"ttfoMs,omitempty"`
+	E2E        *float64 `json:"e2eMs,omitempty"`
+}
+
+// ToolResult is the scripted result a run sent back for one tool call.
+type ToolResult struct {
+	// ID is the call's id; Name its tool.
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Content is the tool message's content as sent.
+	Content string `json:"content"`
+	// Error is true when the script answered with an error (or had no
+	// result for the call).
+	Error bool `json:"error,omitempty"`
+	// Rule says which script rule answered: its index (0-based) in the
+	// tool's list, -1 when none did.
+	Rule int `json:"rule"`
 }
 
 // ToolCall is a tool call the model made.
