@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
@@ -71,10 +70,14 @@ var (
 )
 
 // Aggregator accumulates journal records into a Summary: Add every record
-// (each sample once: see ReadLatest), then Close. It keeps per-cell and
-// per-case accumulators, never the records: counters, and the timings and
-// token counts quantiles need once each (in the case of the cell they belong
-// to; cells and the total gather them from their cases when summarised).
+// (each sample once: see ReadLatest), then Close. It never keeps the
+// records: each cell counts its samples and keeps a compact log of them
+// (sampleLog: a few dozen bytes a sample, no pointer), from which Close
+// derives every per-case statistic, the cases a report lists and the
+// timings and token counts quantiles need (each value once, in the cell
+// it belongs to; the total gathers them from the cells). Its memory grows
+// with the samples by those bytes, and not with anything per case beyond
+// its id (issue 13).
 type Aggregator struct {
 	opts                 Options
 	runID, suite, hash   string
@@ -96,8 +99,14 @@ type Aggregator struct {
 	// counted.
 	uncounted     map[string]*costTally
 	uncountedCase map[[2]string]*costTally
-	// within pairs the samples of the cells for Summary.Within.
-	within withinAcc
+	// cases numbers the case ids; classes and tags number the error
+	// classes and tag lists the sample logs refer to; enc is the scratch
+	// buffer a sample is encoded into.
+	cases   caseTable
+	classes interner
+	tags    interner
+	tagSets [][]string
+	enc     []byte
 }
 
 // openTrial is the consecutive trial being counted.
@@ -116,8 +125,8 @@ func NewAggregator(opts Options) *Aggregator {
 	if opts.FailureText == 0 {
 		opts.FailureText = 2000
 	}
-	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("all cells", "", "", nil, false),
-		axes: map[string]bool{}, ids: journal.NewIDHasher()}
+	return &Aggregator{opts: opts, cells: map[string]*cellAcc{}, total: newCellAcc("", "all cells", "", "", nil, false),
+		axes: map[string]bool{}, ids: journal.NewIDHasher(), cases: newCaseTable()}
 }
 
 // trialID names the trial of a record with key k for distinct-text
@@ -137,6 +146,12 @@ func (a *Aggregator) flush() {
 // Aggregate reads the journal at path (the last line of each sample) and
 // returns its summary.
 func Aggregate(path string, opts Options) (*Summary, error) {
+	return aggregate(path, opts, nil)
+}
+
+// aggregate is Aggregate; beforeClose, when not nil, is called when every
+// record is added (benchmarks measure the aggregator's state there).
+func aggregate(path string, opts Options, beforeClose func()) (*Summary, error) {
 	a := NewAggregator(opts)
 	a.blocks = &journal.Blocks{ID: a.trialID}
 	info, err := journal.ReadLatestWith(path, func(r *journal.Record) error { a.Add(r); return nil }, a.blocks, a.AddUncounted)
@@ -144,6 +159,9 @@ func Aggregate(path string, opts Options) (*Summary, error) {
 		return nil, err
 	}
 	a.superseded, a.incomplt = info.Superseded, info.Incomplete
+	if beforeClose != nil {
+		beforeClose()
+	}
 	return a.Close(), nil
 }
 
@@ -188,7 +206,7 @@ func (a *Aggregator) Add(r *journal.Record) {
 	key := r.Variant + "\x00" + r.Cell
 	c := a.cells[key]
 	if c == nil {
-		c = newCellAcc(CellLabel(r.Variant, r.Cell), r.Cell, r.Variant, r.CellValues, true)
+		c = newCellAcc(key, CellLabel(r.Variant, r.Cell), r.Cell, r.Variant, r.CellValues, true)
 		a.cells[key] = c
 		for k := range r.CellValues {
 			a.axes[k] = true
@@ -199,10 +217,50 @@ func (a *Aggregator) Add(r *journal.Record) {
 		id := requestID(&a.ids, r)
 		req = &id
 	}
-	c.add(r, &a.opts, req)
-	a.total.add(r, &a.opts, nil)
+	c.add(a, r, a.cases.intern(r.CaseID), req)
+	a.total.m.add(r)
+	a.total.steps.add(r)
 	a.addText(c, r)
-	a.within.add(r)
+}
+
+// rowOf describes a record of case cs for its cell's sample log.
+func (a *Aggregator) rowOf(r *journal.Record, cs int32, inline bool) []byte {
+	errClass, tags := int32(-1), int32(-1)
+	if r.Error != nil {
+		errClass = a.classes.intern(r.Error.Class)
+	}
+	if len(r.Tags) > 0 {
+		var b strings.Builder
+		for _, t := range r.Tags {
+			fmt.Fprintf(&b, "%d:%s", len(t), t)
+		}
+		tags = a.tags.intern(b.String())
+		if int(tags) == len(a.tagSets) {
+			a.tagSets = append(a.tagSets, r.Tags)
+		}
+	}
+	row := rowOf(r, cs, errClass, tags, inline)
+	a.enc = row.encode(a.enc[:0])
+	return a.enc
+}
+
+// interner numbers strings in the order they are first seen.
+type interner struct {
+	index map[string]int32
+	names []string
+}
+
+func (in *interner) intern(s string) int32 {
+	i, ok := in.index[s]
+	if !ok {
+		if in.index == nil {
+			in.index = map[string]int32{}
+		}
+		i = int32(len(in.names))
+		in.index[s] = i
+		in.names = append(in.names, s)
+	}
+	return i
 }
 
 // addText counts the text of a sample of a trial with several results.
@@ -250,12 +308,6 @@ func CellLabel(variant, cell string) string {
 func (a *Aggregator) Close() *Summary {
 	a.flush()
 	for k, c := range a.cells {
-		for _, cs := range c.cases {
-			cs.foldRequests()
-			if t := a.uncountedCase[[2]string{k, cs.id}]; t != nil {
-				cs.m.extra.merge(t)
-			}
-		}
 		if t := a.uncounted[k]; t != nil {
 			c.m.extra.merge(t)
 		}
@@ -266,9 +318,28 @@ func (a *Aggregator) Close() *Summary {
 		s.Axes = append(s.Axes, k)
 	}
 	sort.Strings(s.Axes)
+	// The total's cases pool each case's samples over the cells; the
+	// smallest number of samples a case has in a cell is the default k.
+	n := a.cases.len()
+	total, counts := make([]caseCount, n), make([]caseCount, n)
+	minN := 0
+	for _, c := range a.cells {
+		c.caseCounts(counts)
+		for i, cc := range counts {
+			if cc.samples > 0 {
+				total[i].add(cc)
+				if minN == 0 || int(cc.samples) < minN {
+					minN = int(cc.samples)
+				}
+			}
+		}
+	}
 	s.Ks = a.opts.Ks
 	if s.Ks == nil {
-		s.Ks = defaultKs(a.cells)
+		s.Ks = []int{1}
+		if minN > 1 {
+			s.Ks = []int{1, minN}
+		}
 	}
 	accs := make([]*cellAcc, 0, len(a.cells))
 	for _, c := range a.cells {
@@ -288,38 +359,29 @@ func (a *Aggregator) Close() *Summary {
 		}
 		return cmp.Or(cmp.Compare(rx, ry), x.firstScheduled.Compare(y.firstScheduled), strings.Compare(x.label, y.label))
 	})
+	order := a.cases.order()
 	s.Cells = []*Cell{}
 	for _, c := range accs {
-		s.Cells = append(s.Cells, c.summary(&a.opts, s.Ks, true, []*cellAcc{c}))
+		c.caseCounts(counts)
+		s.Cells = append(s.Cells, c.summary(a, s.Ks, true, counts, order, []*cellAcc{c}))
 	}
-	s.Total = a.total.summary(&a.opts, s.Ks, false, accs)
+	counts = nil
+	s.Total = a.total.summary(a, s.Ks, false, total, order, accs)
 	s.Warnings = truncationWarnings(s.Cells)
 	if s.Resent = a.resent; s.Resent > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d %s of trials that were in flight when a process of this run died were sent again on resume: possibly billed twice (sync and stream requests cannot be recovered by taskUUID).",
 			s.Resent, map[bool]string{true: "sample", false: "samples"}[s.Resent == 1]))
 	}
-	s.Within = a.within.summary(s, &a.opts)
+	if len(s.Cells) >= 2 {
+		s.Within = withinSummary(s, &a.opts, accs, order)
+	}
 	return s
 }
 
-func defaultKs(cells map[string]*cellAcc) []int {
-	minN := 0
-	for _, c := range cells {
-		for _, cs := range c.cases {
-			if minN == 0 || cs.m.samples < minN {
-				minN = cs.m.samples
-			}
-		}
-	}
-	if minN > 1 {
-		return []int{1, minN}
-	}
-	return []int{1}
-}
-
-// metricsAcc accumulates what cells and cases share. Only the accumulators
-// of the cases of a cell keep values (vals); cells and the total gather
-// their cases' values when summarised, so every value is held once.
+// metricsAcc accumulates what cells and cases share. Cells and the total
+// add records to theirs as they come; the few cases a report lists get
+// theirs from their cell's sample log when the aggregator closes, with
+// values (vals) for their distributions.
 type metricsAcc struct {
 	samples, passed, errored, retries, cached int
 	vals                                      *values
@@ -341,35 +403,6 @@ type values struct {
 	// e2eCens and toSuccessCens are the censoring bounds of requests
 	// without an answer (NaN when unknown).
 	e2eCens, toSuccessCens []float64
-}
-
-// valueFields lists the fields of values, for gathering them one at a time.
-var valueFields = []func(*values) []float64{
-	func(v *values) []float64 { return v.ttft },
-	func(v *values) []float64 { return v.ttfo },
-	func(v *values) []float64 { return v.e2e },
-	func(v *values) []float64 { return v.queue },
-	func(v *values) []float64 { return v.toSuccess },
-	func(v *values) []float64 { return v.prompt },
-	func(v *values) []float64 { return v.thinking },
-	func(v *values) []float64 { return v.visible },
-}
-
-// censoredFields gives, for the fields of valueFields that censor
-// requests without an answer (E2E, time to success), their bounds.
-var censoredFields = []func(*values) []float64{
-	2: func(v *values) []float64 { return v.e2eCens },
-	4: func(v *values) []float64 { return v.toSuccessCens },
-	7: nil,
-}
-
-// addTokens appends a sample's token counts (tokens are per result).
-func (v *values) addTokens(r *journal.Record) {
-	if u := r.Usage; u != nil {
-		v.prompt = append(v.prompt, float64(u.Prompt))
-		v.thinking = append(v.thinking, float64(u.Thinking))
-		v.visible = append(v.visible, float64(u.Visible()))
-	}
 }
 
 func (m *metricsAcc) add(r *journal.Record) {
@@ -399,9 +432,6 @@ func (m *metricsAcc) add(r *journal.Record) {
 			m.errors = map[string]int{}
 		}
 		m.errors[r.Error.Class]++
-	}
-	if m.vals != nil {
-		m.vals.addTokens(r)
 	}
 	m.trunc.add(r)
 	switch {
@@ -437,43 +467,39 @@ func (m *metricsAcc) errorMap() map[string]int {
 	return m.errors
 }
 
-type caseAcc struct {
-	id       string
-	tags     []string
-	m        metricsAcc
-	failures []Failure
-	// reqs are the requests with several results, folded into one
-	// latency observation each when the aggregator closes.
-	reqs map[journal.ID128]*requestTimes
-}
-
-// addTimes accounts for a sample's timings: a request with one result
-// directly, one with several (req not nil) once, when folded.
-func (cs *caseAcc) addTimes(r *journal.Record, req *journal.ID128) {
-	if req == nil {
-		q := newRequestTimes()
-		q.add(r)
-		cs.m.vals.addRequest(&q)
-		return
+// addRow accounts for a sample of a case from its cell's log (see add);
+// classes are the aggregator's error classes.
+func (m *metricsAcc) addRow(row *sampleRow, classes []string) {
+	m.samples++
+	if row.pass {
+		m.passed++
 	}
-	if cs.reqs == nil {
-		cs.reqs = map[journal.ID128]*requestTimes{}
+	m.retries += row.retries
+	if row.errored {
+		m.errored++
+		if m.errors == nil {
+			m.errors = map[string]int{}
+		}
+		m.errors[classes[row.errClass]]++
 	}
-	q := cs.reqs[*req]
-	if q == nil {
-		nq := newRequestTimes()
-		q = &nq
-		cs.reqs[*req] = q
+	if v := m.vals; row.usage {
+		v.prompt = append(v.prompt, float64(row.prompt))
+		v.thinking = append(v.thinking, float64(row.thinking))
+		v.visible = append(v.visible, float64(row.visible))
 	}
-	q.add(r)
-}
-
-// foldRequests adds the requests with several results to the values.
-func (cs *caseAcc) foldRequests() {
-	for _, q := range cs.reqs {
-		cs.m.vals.addRequest(q)
+	switch {
+	case row.hasCost && row.costEstimated:
+		m.estimated += row.cost
+		m.estimatedN++
+	case row.hasCost:
+		m.reported += row.cost
+		m.reportedN++
+	case !row.errored:
+		m.missingN++
 	}
-	cs.reqs = nil
+	if row.inline {
+		m.vals.addRequest(&row.times)
+	}
 }
 
 // trialTexts counts the samples of one trial (numberResults > 1) and keeps
@@ -513,63 +539,6 @@ func (t *trialTexts) distinct() int {
 	return int(t.k)
 }
 
-// cellAcc accumulates one cell (or, with keep false, the total, which
-// gathers values and trials from the cells when summarised).
-type cellAcc struct {
-	label, cell, variant string
-	values               map[string]any
-	firstScheduled       time.Time
-	m                    metricsAcc
-	cases                map[string]*caseAcc
-	keep                 bool
-	// trials are the trials still counting their distinct texts, keyed by
-	// Aggregator.trialID; share and shareN sum the finished ones.
-	trials map[journal.ID128]trialTexts
-	share  float64
-	shareN int
-	// detailed counts the cases whose failing samples are kept (at most
-	// Options.MaxCaseDetail: only listed cases show them).
-	detailed int
-}
-
-func newCellAcc(label, cell, variant string, values map[string]any, keep bool) *cellAcc {
-	c := &cellAcc{label: label, cell: cell, variant: variant, values: values, keep: keep,
-		cases: map[string]*caseAcc{}}
-	if keep {
-		c.trials = map[journal.ID128]trialTexts{}
-	}
-	return c
-}
-
-func (c *cellAcc) add(r *journal.Record, opts *Options, req *journal.ID128) {
-	if ts := r.Timings.Scheduled; !ts.IsZero() && (c.firstScheduled.IsZero() || ts.Before(c.firstScheduled)) {
-		c.firstScheduled = ts
-	}
-	c.m.add(r)
-	cs := c.cases[r.CaseID]
-	if cs == nil {
-		cs = &caseAcc{id: r.CaseID, tags: r.Tags}
-		if c.keep {
-			cs.m.vals = &values{}
-		}
-		c.cases[r.CaseID] = cs
-	}
-	cs.m.add(r)
-	if cs.m.vals != nil {
-		cs.addTimes(r, req)
-	}
-	// Failing samples are kept only where a report lists them: per cell
-	// (not for the total), for at most MaxCaseDetail cases.
-	if !r.Pass && c.keep && len(cs.failures) < opts.MaxFailures {
-		if len(cs.failures) > 0 || c.detailed < caseDetailLimit(opts) {
-			if len(cs.failures) == 0 {
-				c.detailed++
-			}
-			cs.failures = append(cs.failures, failureOf(r, opts.FailureText))
-		}
-	}
-}
-
 // caseDetailLimit is Options.MaxCaseDetail resolved: the default for 0, no
 // bound for a negative value.
 func caseDetailLimit(opts *Options) int {
@@ -591,7 +560,8 @@ func (c *cellAcc) addTrial(t *trialTexts) {
 }
 
 func failureOf(r *journal.Record, limit int) Failure {
-	f := Failure{Seed: r.Seed, ResultIndex: r.ResultIndex, Text: truncate(r.Text, limit), Reasons: []string{}}
+	f := Failure{Seed: r.Seed, ResultIndex: r.ResultIndex, Text: truncate(r.Text, limit), Reasons: []string{},
+		Trajectory: trajectory(r)}
 	if e := r.Error; e != nil {
 		f.Error = e.Class + ": " + e.Message
 		if e.Code != "" {
@@ -618,138 +588,6 @@ func truncate(s string, limit int) string {
 		return s
 	}
 	return string(r[:limit]) + "…"
-}
-
-// summary describes the accumulator; its values and trials are those of
-// the cases of the cells in from (the cell itself, or every cell for the
-// total).
-func (c *cellAcc) summary(opts *Options, ks []int, perCase bool, from []*cellAcc) *Cell {
-	var buf, cbuf []float64
-	dist := func(field int, ps []float64) Dist {
-		buf, cbuf = buf[:0], cbuf[:0]
-		for _, fc := range from {
-			for _, cs := range fc.cases {
-				if v := cs.m.vals; v != nil {
-					buf = append(buf, valueFields[field](v)...)
-					if cf := censoredFields[field]; cf != nil {
-						cbuf = append(cbuf, cf(v)...)
-					}
-				}
-			}
-		}
-		return newCensoredDist(buf, cbuf, ps)
-	}
-	out := &Cell{Label: c.label, Cell: c.cell, Variant: c.variant, Values: c.values,
-		Cases: len(c.cases), Samples: c.m.samples, Passed: c.m.passed, Errored: c.m.errored,
-		TTFT: dist(0, latencyQuantiles), TTFO: dist(1, latencyQuantiles),
-		E2E: dist(2, latencyQuantiles), Queue: dist(3, latencyQuantiles),
-		ToSuccess:    dist(4, latencyQuantiles),
-		PromptTokens: dist(5, tokenQuantiles), ThinkingTokens: dist(6, tokenQuantiles),
-		VisibleTokens: dist(7, tokenQuantiles),
-		Cost:          c.m.cost(), Errors: c.m.errorMap(), Retries: c.m.retries, Cached: c.m.cached,
-		DistinctShare: nan,
-		Judge:         Judge{Calls: c.m.judgeCalls, Cached: c.m.judgeCached, Tokens: c.m.judgeTokens, Cost: Num(c.m.judgeCost)},
-	}
-	ids := make([]string, 0, len(c.cases))
-	for id := range c.cases {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	counts := make([]CaseCount, 0, len(ids))
-	errs := make([]CaseCount, 0, len(ids))
-	passes := make([]bool, len(ids))
-	failing := 0
-	for i, id := range ids {
-		cs := c.cases[id]
-		answered := cs.m.samples - cs.m.errored
-		if opts.ErrorsAsFailures {
-			answered = cs.m.samples
-		}
-		out.Answered += cs.m.samples - cs.m.errored
-		counts = append(counts, CaseCount{Pass: cs.m.passed, N: answered})
-		errs = append(errs, CaseCount{Pass: cs.m.errored, N: cs.m.samples})
-		rule := eval.PassRule{}
-		if opts.Rule != nil {
-			rule = opts.Rule(id)
-		}
-		pass := rule.CasePasses(cs.m.passed, cs.m.samples)
-		passes[i] = pass
-		if pass {
-			out.CasesPassed++
-		} else {
-			failing++
-		}
-	}
-	if perCase {
-		limit := min(caseDetailLimit(opts), len(ids))
-		// Failing cases first, then passing ones, each kept in id order.
-		// When there are more failing cases than the limit, those whose
-		// failing samples were kept (the first to fail) come first.
-		failBudget := min(failing, limit)
-		passBudget := limit - failBudget
-		detailedFirst := failing > limit
-		plainFail := failBudget
-		if detailedFirst {
-			withDetail := 0
-			for i, id := range ids {
-				if !passes[i] && len(c.cases[id].failures) > 0 {
-					withDetail++
-				}
-			}
-			plainFail = failBudget - min(withDetail, failBudget)
-		}
-		for i, id := range ids {
-			keep := false
-			switch {
-			case !passes[i] && failBudget > 0 && (!detailedFirst || len(c.cases[id].failures) > 0):
-				keep, failBudget = true, failBudget-1
-			case !passes[i] && detailedFirst && plainFail > 0 && len(c.cases[id].failures) == 0:
-				keep, plainFail, failBudget = true, plainFail-1, failBudget-1
-			case passes[i] && passBudget > 0:
-				keep, passBudget = true, passBudget-1
-			}
-			if keep {
-				out.PerCase = append(out.PerCase, c.cases[id].summary(passes[i], ks))
-			} else {
-				out.PerCaseOmitted++
-			}
-		}
-	}
-	r, lo, hi := ClusteredPassRate(counts)
-	out.PassRate = Interval{Num(r), Num(lo), Num(hi)}
-	er, elo, ehi := ClusteredPassRate(errs)
-	out.ErrorRate = Interval{Num(er), Num(elo), Num(ehi)}
-	out.OverMaxErrorRate = opts.MaxErrorRate > 0 && er > opts.MaxErrorRate
-	out.Truncation = c.m.trunc.summary(out.Answered)
-	out.PassAtK = kRates(counts, ks)
-	var share float64
-	for _, fc := range from {
-		share += fc.share
-		out.DistinctTrials += fc.shareN
-		for _, tt := range fc.trials {
-			if tt.n > 1 {
-				share += float64(tt.distinct()) / float64(tt.n)
-				out.DistinctTrials++
-			}
-		}
-	}
-	if out.DistinctTrials > 0 {
-		out.DistinctShare = Num(share / float64(out.DistinctTrials))
-	}
-	return out
-}
-
-func (cs *caseAcc) summary(pass bool, ks []int) *Case {
-	v := cs.m.vals
-	out := &Case{ID: cs.id, Tags: cs.tags, Samples: cs.m.samples, Passed: cs.m.passed, Errored: cs.m.errored,
-		Pass: pass, PassAtK: kRates([]CaseCount{{Pass: cs.m.passed, N: cs.m.samples}}, ks),
-		TTFT: newDist(v.ttft, latencyQuantiles), TTFO: newDist(v.ttfo, latencyQuantiles),
-		E2E: newCensoredDist(v.e2e, v.e2eCens, latencyQuantiles), ThinkingTokens: newDist(v.thinking, tokenQuantiles),
-		VisibleTokens: newDist(v.visible, tokenQuantiles), Cost: cs.m.cost(),
-		Errors: cs.m.errors, Retries: cs.m.retries, Failures: cs.failures}
-	lo, hi := Wilson(cs.m.passed, cs.m.samples, Z95)
-	out.PassRate = Interval{Num(float64(cs.m.passed) / float64(cs.m.samples)), Num(lo), Num(hi)}
-	return out
 }
 
 // kRates averages pass@k and pass^k over the cases with at least k samples.

@@ -18,7 +18,7 @@ var numEqual = cmp.Comparer(func(a, b Num) bool {
 })
 
 // TestTotalGathersCells protects the memory layout of the aggregator: each
-// timing and token count is kept once, in its case within its cell, and the
+// timing and token count is kept once, in its cell's sample log, and the
 // cells and the total gather them when summarised. Their distributions must
 // be exactly those of the samples they cover, and the total's distinct-text
 // share that of every trial of every cell.

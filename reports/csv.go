@@ -69,6 +69,10 @@ func CellsCSV(s *Summary) Renderer {
 			"judge_calls", "judge_cached", "judge_tokens", "judge_cost", "e2e_censored", "to_success_censored",
 			"cost_partial", "cost_spent", "cost_spent_estimated", "cost_spent_lines")
 		head = append(head, withinCSVHeader()...)
+		steps := hasSteps(s)
+		if steps {
+			head = append(head, "steps_samples", "steps_mean", "steps_max", "step_limit")
+		}
 		if err := cw.Write(head); err != nil {
 			return err
 		}
@@ -119,6 +123,13 @@ func CellsCSV(s *Summary) Renderer {
 				strconv.Itoa(c.Judge.Tokens), csvNum(c.Judge.Cost), strconv.Itoa(c.E2E.Censored), strconv.Itoa(c.ToSuccess.Censored),
 				strconv.FormatBool(c.Cost.Partial), csvNum(c.Cost.Spent), csvNum(c.Cost.SpentEstimated), strconv.Itoa(c.Cost.SpentLines))
 			row = append(row, withinCSVRow(s.Within, c.Label, c == s.Total)...)
+			if steps {
+				if st := c.Steps; st != nil {
+					row = append(row, strconv.Itoa(st.Samples), csvNum(st.Mean), strconv.Itoa(st.Max), strconv.Itoa(st.StepLimit))
+				} else {
+					row = append(row, "", "", "", "")
+				}
+			}
 			if err := cw.Write(row); err != nil {
 				return err
 			}

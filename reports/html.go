@@ -62,7 +62,8 @@ func HTML(s *Summary) Renderer {
 				}
 				hf := htmlFailure{Cell: c.Label, Case: cs.ID, Passed: cs.Passed, Samples: cs.Samples}
 				for _, f := range cs.Failures {
-					hs := htmlSample{Seed: f.Seed, Result: f.ResultIndex, Text: xmlSafe(f.Text), Error: xmlSafe(f.Error)}
+					hs := htmlSample{Seed: f.Seed, Result: f.ResultIndex, Text: xmlSafe(f.Text), Error: xmlSafe(f.Error),
+						Trajectory: xmlSafe(f.Trajectory)}
 					for _, r := range f.Reasons {
 						hs.Reasons = append(hs.Reasons, xmlSafe(r))
 					}
@@ -108,6 +109,8 @@ type htmlSample struct {
 	Result      int
 	Text, Error string
 	Reasons     []string
+	// Trajectory is the agent sample's steps (Failure.Trajectory).
+	Trajectory string
 }
 
 // Chart geometry, in SVG user units.

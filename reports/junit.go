@@ -71,6 +71,9 @@ func JUnit(s *Summary) Renderer {
 					junitProperty{Name: "e2eCensored", Value: fmt.Sprintf("%d of %d requests", c.E2E.Censored, c.E2E.N)},
 					junitProperty{Name: "e2eP95", Value: fmtQuantile(c.E2E, 0.95)})
 			}
+			if c.Steps != nil {
+				js.Properties = append(js.Properties, junitProperty{Name: "steps", Value: fmtSteps(c.Steps)})
+			}
 			js.Properties = append(js.Properties, withinProperties(s.Within, c.Label)...)
 			for _, l := range truncationWarnings([]*Cell{c}) {
 				js.Properties = append(js.Properties, junitProperty{Name: "warning", Value: xmlSafe(l)})
@@ -132,6 +135,9 @@ func junitBody(cs *Case) string {
 		}
 		for _, r := range f.Reasons {
 			fmt.Fprintf(&b, "  %s\n", r)
+		}
+		if f.Trajectory != "" {
+			fmt.Fprintf(&b, "  trajectory: %s\n", f.Trajectory)
 		}
 	}
 	if shown := len(cs.Failures); cs.Samples-cs.Passed > shown {

@@ -70,7 +70,7 @@ func Markdown(s *Summary) Renderer {
 }
 
 func writeMarkdownFailures(bw *bufio.Writer, s *Summary) {
-	first := true
+	first, steps := true, hasSteps(s)
 	for _, c := range s.Cells {
 		for _, cs := range c.PerCase {
 			if cs.Pass {
@@ -78,20 +78,28 @@ func writeMarkdownFailures(bw *bufio.Writer, s *Summary) {
 			}
 			if first {
 				bw.WriteString("\n#### Failing cases\n\n")
-				mdRow(bw, []string{"Cell", "Case", "Passed", "First reason", "Model text"})
-				mdRawRow(bw, []string{"---", "---", "--:", "---", "---"})
+				head, seps := []string{"Cell", "Case", "Passed", "First reason", "Model text"}, []string{"---", "---", "--:", "---", "---"}
+				if steps {
+					head, seps = append(head, "Trajectory"), append(seps, "---")
+				}
+				mdRow(bw, head)
+				mdRawRow(bw, seps)
 				first = false
 			}
-			reason, text := "", ""
+			reason, text, traj := "", "", ""
 			if len(cs.Failures) > 0 {
 				f := cs.Failures[0]
 				reason = f.Error
 				if len(f.Reasons) > 0 {
 					reason = f.Reasons[0]
 				}
-				text = f.Text
+				text, traj = f.Text, f.Trajectory
 			}
-			mdRow(bw, []string{c.Label, cs.ID, fmt.Sprintf("%d/%d", cs.Passed, cs.Samples), truncate(reason, 200), truncate(text, 200)})
+			row := []string{c.Label, cs.ID, fmt.Sprintf("%d/%d", cs.Passed, cs.Samples), truncate(reason, 200), truncate(text, 200)}
+			if steps {
+				row = append(row, truncate(traj, 200))
+			}
+			mdRow(bw, row)
 		}
 	}
 	for _, c := range s.Cells {

@@ -138,6 +138,9 @@ type Cell struct {
 	DistinctTrials int `json:"distinctTrials"`
 	// Judge is what judge checks spent, apart from Cost.
 	Judge Judge `json:"judge"`
+	// Steps describes the agent loops of the cell's samples; nil (omitted)
+	// when no sample of the cell has steps (no agent case).
+	Steps *Steps `json:"steps,omitempty"`
 
 	PerCase []*Case `json:"perCase,omitempty"`
 	// PerCaseOmitted counts the cases of the cell not listed in PerCase
@@ -180,6 +183,23 @@ type Failure struct {
 	// Error is the request's error ("class: code: message"), if it failed.
 	Error   string   `json:"error,omitempty"`
 	Reasons []string `json:"reasons"`
+	// Trajectory is, for a sample of an agent case, what each of its
+	// steps did, in order: "get_weather → book_flight → answer" (see
+	// trajectory); empty for other samples.
+	Trajectory string `json:"trajectory,omitempty"`
+}
+
+// Steps describes the agent loops of a cell (docs/metrics.md, "Agent
+// steps"): a step is one model request of a sample.
+type Steps struct {
+	// Samples counts the answered samples with steps; Mean and Max are
+	// their steps per sample (Mean null when there is none).
+	Samples int `json:"samples"`
+	Mean    Num `json:"mean"`
+	Max     int `json:"max"`
+	// StepLimit counts the samples (answered or not) whose loop stopped at
+	// its maxSteps without a final answer.
+	StepLimit int `json:"stepLimit"`
 }
 
 // Interval is an estimate with a 95% interval.

@@ -19,7 +19,11 @@ func tableHeader(s *Summary) []string {
 			h = append(h, fmt.Sprintf("pass@%d", k), fmt.Sprintf("pass^%d", k))
 		}
 	}
-	h = append(h, "E2E p50", "E2E p95", "TTFT p50", "Thinking tok (mean)", "Length / empty", "Cost", "Errors")
+	h = append(h, "E2E p50", "E2E p95", "TTFT p50", "Thinking tok (mean)", "Length / empty")
+	if hasSteps(s) {
+		h = append(h, "Steps mean / max")
+	}
+	h = append(h, "Cost", "Errors")
 	if hasJudge(s) {
 		h = append(h, "Judge")
 	}
@@ -43,7 +47,11 @@ func tableRow(s *Summary, c *Cell) []string {
 	}
 	row = append(row,
 		fmtQuantile(c.E2E, 0.5), fmtQuantile(c.E2E, 0.95)+fmtCensoredCount(c.E2E), fmtQuantile(c.TTFT, 0.5),
-		fmtMean(c.ThinkingTokens.Mean), fmtTruncation(c.Truncation), fmtCost(c.Cost), fmtErrors(c.Errors))
+		fmtMean(c.ThinkingTokens.Mean), fmtTruncation(c.Truncation))
+	if hasSteps(s) {
+		row = append(row, fmtSteps(c.Steps))
+	}
+	row = append(row, fmtCost(c.Cost), fmtErrors(c.Errors))
 	if hasJudge(s) {
 		row = append(row, fmt.Sprintf("%s (%d paid, %d cached)", fmtUSD(c.Judge.Cost), c.Judge.Calls, c.Judge.Cached))
 	}

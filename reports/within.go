@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/promptgrid/promptgrid/journal"
 )
 
 // Decisions of a within-run comparison (WithinRun.Decision).
@@ -108,94 +106,94 @@ type WithinCell struct {
 	SD Num `json:"sd"`
 }
 
-// withinKey identifies a sample within a cell: the same key in two cells
-// of one run is the same case, seed, replicate and result index.
-type withinKey struct {
-	caseID  string
-	seed    int64
-	rep, ri int32
-}
-
-// Per-cell sample state bits of withinAcc.
+// Per-cell sample state bits of the within-run pairing.
 const (
 	wPresent  = 1
 	wAnswered = 2
 	wPass     = 4
 )
 
-// withinAcc keeps, per sample key, a byte per cell (present, answered,
-// pass): what pairing cells needs, once per key rather than per cell.
-type withinAcc struct {
-	index   map[string]int
-	samples map[withinKey][]uint8
+// pairRow is a sample of a cell as pairing needs it: its key within the
+// run (the case, by its rank in id order, seed, replicate and result index:
+// the same key in two cells is the same sample) and its state bits.
+type pairRow struct {
+	seed    int64
+	rank    int32
+	rep, ri int32
+	bits    uint8
 }
 
-func (w *withinAcc) add(r *journal.Record) {
-	if w.index == nil {
-		w.index, w.samples = map[string]int{}, map[withinKey][]uint8{}
-	}
-	label := CellLabel(r.Variant, r.Cell)
-	i, ok := w.index[label]
-	if !ok {
-		i = len(w.index)
-		w.index[label] = i
-	}
-	k := withinKey{caseID: r.CaseID, seed: r.Seed, rep: int32(r.Replicate), ri: int32(r.ResultIndex)}
-	s := w.samples[k]
-	if len(s) <= i {
-		s = append(s, make([]uint8, i+1-len(s))...)
-	}
-	b := uint8(wPresent)
-	if r.Error == nil {
-		b |= wAnswered
-		if r.Pass {
-			b |= wPass
-		}
-	}
-	s[i] = b
-	w.samples[k] = s
+func compareWithinKey(a, b *pairRow) int {
+	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.seed, b.seed), cmp.Compare(a.rep, b.rep), cmp.Compare(a.ri, b.ri))
 }
 
-// summary compares the cells of s; nil with fewer than 2 cells.
-func (w *withinAcc) summary(s *Summary, opts *Options) *WithinRun {
-	if len(s.Cells) < 2 || w.index == nil {
-		return nil
+// pairRows lists the samples of the cells by label, each cell's sorted
+// by key (case id, seed, replicate, result index), the last of a key
+// added winning; rank is each case number's position in id order.
+func pairRows(accs []*cellAcc, rank []int32) map[string][]pairRow {
+	out := map[string][]pairRow{}
+	for _, c := range accs {
+		rows := out[c.label]
+		c.log.each(func(row *sampleRow) {
+			b := uint8(wPresent)
+			if !row.errored {
+				b |= wAnswered
+				if row.pass {
+					b |= wPass
+				}
+			}
+			rows = append(rows, pairRow{seed: row.seed, rank: rank[row.cs], rep: int32(row.rep), ri: int32(row.ri), bits: b})
+		})
+		out[c.label] = rows
 	}
-	keys := make([]withinKey, 0, len(w.samples))
-	for k := range w.samples {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b withinKey) int {
-		return cmp.Or(strings.Compare(a.caseID, b.caseID), cmp.Compare(a.seed, b.seed), cmp.Compare(a.rep, b.rep), cmp.Compare(a.ri, b.ri))
-	})
-	at := func(k withinKey, label string) uint8 {
-		i, ok := w.index[label]
-		if s := w.samples[k]; ok && i < len(s) {
-			return s[i]
+	for l, rows := range out {
+		slices.SortStableFunc(rows, func(a, b pairRow) int { return compareWithinKey(&a, &b) })
+		kept := rows[:0]
+		for i := range rows {
+			if i+1 < len(rows) && compareWithinKey(&rows[i], &rows[i+1]) == 0 {
+				continue
+			}
+			kept = append(kept, rows[i])
 		}
-		return 0
+		out[l] = kept
 	}
+	return out
+}
+
+// withinSummary compares the cells of s (2 or more) on the samples they
+// share; order is every case number in id order.
+func withinSummary(s *Summary, opts *Options, accs []*cellAcc, order []int32) *WithinRun {
+	rank := make([]int32, len(order))
+	for i, ci := range order {
+		rank[ci] = int32(i)
+	}
+	rows := pairRows(accs, rank)
 	return compareWithin(s.Cells, opts, func(ref, c *Cell) ([]pairedCase, int) {
 		var qs []pairedCase
 		unpaired := 0
-		last := ""
-		for _, k := range keys {
-			b, h := at(k, ref.Label), at(k, c.Label)
-			if h&wPresent == 0 {
-				continue
+		last := int32(-1)
+		base, j := rows[ref.Label], 0
+		for i := range rows[c.Label] {
+			h := &rows[c.Label][i]
+			for j < len(base) && compareWithinKey(&base[j], h) < 0 {
+				j++
+			}
+			var b uint8
+			if j < len(base) && compareWithinKey(&base[j], h) == 0 {
+				b = base[j].bits
 			}
 			if b&wPresent == 0 {
 				unpaired++
 				continue
 			}
-			if !opts.ErrorsAsFailures && (b&wAnswered == 0 || h&wAnswered == 0) {
+			if !opts.ErrorsAsFailures && (b&wAnswered == 0 || h.bits&wAnswered == 0) {
 				continue
 			}
-			if len(qs) == 0 || k.caseID != last {
+			if len(qs) == 0 || h.rank != last {
 				qs = append(qs, pairedCase{})
-				last = k.caseID
+				last = h.rank
 			}
-			qs[len(qs)-1].add(b&wPass != 0, h&wPass != 0)
+			qs[len(qs)-1].add(b&wPass != 0, h.bits&wPass != 0)
 		}
 		return qs, unpaired
 	})
