@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/promptgrid/promptgrid/eval"
@@ -98,43 +99,97 @@ func simScenario(entry map[string]any) (sc runwaretest.Scenario, path, msg strin
 	if errors.As(err, &te) {
 		path := locateValue(entry, strings.Split(te.Field, "."), te.Value)
 		got := describeValue(lookupValue(entry, path), te.Value)
-		if path == "" {
-			// Not found as such: an element of a list (wrong: [1]).
-			path, got = te.Field, describeValue(nil, te.Value)
-			if _, isList := lookupValue(entry, path).([]any); isList {
-				got = "a list holding " + got
-			}
+		if i := strings.LastIndexByte(path, '.'); i >= 0 && isIndex(path[i+1:]) {
+			// An element of a list of other things (wrong: [1]): about the list.
+			path, got = path[:i], "a list holding "+got
 		}
-		return sc, path, fmt.Sprintf("%s must be %s; got %s", path, simWant(path, te.Type.String()), got)
+		if path == "" {
+			path, got = te.Field, describeValue(nil, te.Value)
+		}
+		return sc, path, fmt.Sprintf("%s must be %s; got %s", displayPath(path), simWant(path, te.Type.String()), got)
 	}
 	return sc, "", err.Error()
 }
 
 // simKeys are the keys of a scenario's mappings (runwaretest.Scenario's JSON
-// names) by dotted path, with * for a thinking level.
+// names) by dotted path, with * for a thinking level or a list index.
 var simKeys = map[string][]string{
-	"":                 {"name", "match", "answer", "wrong", "pCorrect", "thinkingTokens", "ttft", "tokenTime", "toolCall", "afterTool"},
-	"match":            {"exact", "regex", "contains", "image"},
-	"thinkingTokens.*": {"mean", "sd"},
-	"ttft.*":           {"mean", "sd"},
-	"tokenTime":        {"mean", "sd"},
-	"toolCall":         {"name", "arguments"},
+	"": {"name", "match", "answer", "wrong", "pCorrect", "thinkingTokens", "ttft", "tokenTime", "toolCall", "afterTool",
+		"steps", "search", "codeInterpreter"},
+	"match":                     {"exact", "regex", "contains", "image"},
+	"thinkingTokens.*":          {"mean", "sd"},
+	"ttft.*":                    {"mean", "sd"},
+	"tokenTime":                 {"mean", "sd"},
+	"toolCall":                  {"name", "arguments"},
+	"steps.*":                   {"toolCall", "toolCalls", "answer", "pCorrect", "wrong"},
+	"steps.*.toolCall":          {"name", "arguments"},
+	"steps.*.toolCalls.*":       {"name", "arguments"},
+	"steps.*.wrong":             {"toolCall", "toolCalls", "answer"},
+	"steps.*.wrong.toolCall":    {"name", "arguments"},
+	"steps.*.wrong.toolCalls.*": {"name", "arguments"},
+	"search":                    {"query", "result", "pCorrect", "latency"},
+	"search.latency":            {"mean", "sd"},
+	"codeInterpreter":           {"code", "output", "pCorrect", "latency"},
+	"codeInterpreter.latency":   {"mean", "sd"},
+}
+
+// levelMaps are the scenario mappings keyed by thinking level.
+var levelMaps = map[string]bool{"pCorrect": true, "thinkingTokens": true, "ttft": true}
+
+// simPattern is the simKeys and simWants key of a dotted path: list
+// indexes and thinking levels become *.
+func simPattern(path string) string {
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		if isIndex(p) || (i > 0 && levelMaps[parts[i-1]]) {
+			parts[i] = "*"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// isIndex reports whether a path segment is a list index.
+func isIndex(seg string) bool {
+	_, err := strconv.Atoi(seg)
+	return err == nil
+}
+
+// displayPath writes a dotted path's list indexes in brackets, as the
+// simulator's messages do: steps.0.toolCall → steps[0].toolCall.
+func displayPath(path string) string {
+	var b strings.Builder
+	for i, seg := range strings.Split(path, ".") {
+		switch {
+		case isIndex(seg):
+			b.WriteString("[" + seg + "]")
+		case i > 0:
+			b.WriteString("." + seg)
+		default:
+			b.WriteString(seg)
+		}
+	}
+	return b.String()
 }
 
 // unknownSimKey finds a key the scenario does not have in the mapping at
-// path (recursively). It is checked here rather than left to the JSON
-// decoder, which matches field names regardless of case and would take
-// "pcorrect" for "pCorrect" but not "pCorect".
+// path (recursively, lists included; list elements have their index as
+// path segment). It is checked here rather than left to the JSON decoder,
+// which matches field names regardless of case and would take "pcorrect"
+// for "pCorrect" but not "pCorect".
 func unknownSimKey(v any, path string) (string, string) {
+	if list, ok := v.([]any); ok {
+		for i, e := range list {
+			if q, msg := unknownSimKey(e, path+"."+strconv.Itoa(i)); msg != "" {
+				return q, msg
+			}
+		}
+		return "", ""
+	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return "", ""
 	}
-	pattern := path
-	if parts := strings.Split(path, "."); len(parts) == 2 && (parts[0] == "thinkingTokens" || parts[0] == "ttft") {
-		pattern = parts[0] + ".*"
-	}
-	known, checked := simKeys[pattern]
+	known, checked := simKeys[simPattern(path)]
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -146,16 +201,16 @@ func unknownSimKey(v any, path string) (string, string) {
 			p = path + "." + k
 		}
 		if checked && !slices.Contains(known, k) {
-			msg := fmt.Sprintf("unknown key %q (want one of %s)", p, strings.Join(known, ", "))
+			msg := fmt.Sprintf("unknown key %q (want one of %s)", displayPath(p), strings.Join(known, ", "))
 			for _, kk := range known {
 				if strings.EqualFold(kk, k) {
-					msg = fmt.Sprintf("unknown key %q (did you mean %q?)", p, kk)
+					msg = fmt.Sprintf("unknown key %q (did you mean %q?)", displayPath(p), kk)
 				}
 			}
 			return p, msg
 		}
-		if p == "toolCall.arguments" {
-			continue
+		if k == "arguments" && checked {
+			continue // a call's arguments are the suite's own
 		}
 		if q, msg := unknownSimKey(m[k], p); msg != "" {
 			return q, msg
@@ -167,31 +222,62 @@ func unknownSimKey(v any, path string) (string, string) {
 // simWants says what a scenario field holds, in the suite's terms, by
 // dotted path with * for a thinking level.
 var simWants = map[string]string{
-	"name":               "a string",
-	"match":              "a mapping with contains, regex, exact or image, e.g. {contains: capital of France} or {image: data/cat.png}",
-	"answer":             "a string (the right answer)",
-	"wrong":              "a list of strings (wrong answers), e.g. [Lyon]",
-	"pCorrect":           "a mapping from thinking level to a probability, e.g. {none: 0.6, high: 0.95}",
-	"pCorrect.*":         "a probability between 0 and 1",
-	"thinkingTokens":     "a mapping from thinking level to {mean, sd}, e.g. {high: {mean: 600, sd: 150}}",
-	"thinkingTokens.*":   "{mean, sd} (thinking tokens), e.g. {mean: 600, sd: 150}",
-	"ttft":               "a mapping from thinking level to {mean, sd} in milliseconds, e.g. {none: {mean: 250}}",
-	"ttft.*":             "{mean, sd} in milliseconds, e.g. {mean: 250}",
-	"tokenTime":          "{mean, sd} in milliseconds per token, e.g. {mean: 10, sd: 2}",
-	"toolCall":           "a mapping {name, arguments}, e.g. {name: get_weather, arguments: {city: Tokyo}}",
-	"afterTool":          "a string: the answer after a tool result, {result} standing for the result",
-	"toolCall.arguments": "a mapping of argument names to values",
+	"name":                       "a string",
+	"match":                      "a mapping with contains, regex, exact or image, e.g. {contains: capital of France} or {image: data/cat.png}",
+	"answer":                     "a string (the right answer)",
+	"wrong":                      "a list of strings (wrong answers), e.g. [Lyon]",
+	"pCorrect":                   simWantLevels,
+	"pCorrect.*":                 "a probability between 0 and 1",
+	"thinkingTokens":             "a mapping from thinking level to {mean, sd}, e.g. {high: {mean: 600, sd: 150}}",
+	"thinkingTokens.*":           "{mean, sd} (thinking tokens), e.g. {mean: 600, sd: 150}",
+	"ttft":                       "a mapping from thinking level to {mean, sd} in milliseconds, e.g. {none: {mean: 250}}",
+	"ttft.*":                     "{mean, sd} in milliseconds, e.g. {mean: 250}",
+	"tokenTime":                  "{mean, sd} in milliseconds per token, e.g. {mean: 10, sd: 2}",
+	"toolCall":                   simWantCall,
+	"afterTool":                  "a string: the answer after a tool result, {result} standing for the result",
+	"steps":                      "a list of steps, each {toolCall}, {toolCalls} or {answer} with optional pCorrect and wrong, e.g. [{toolCall: {name: lookup, arguments: {q: x}}}, {answer: ...}]",
+	"steps.*":                    "a mapping with one of toolCall, toolCalls or answer, and optionally pCorrect and wrong",
+	"steps.*.toolCall":           simWantCall,
+	"steps.*.toolCalls":          simWantCalls,
+	"steps.*.toolCalls.*":        simWantCall,
+	"steps.*.answer":             "a string: the final answer at this step, {result} and {results} standing for tool results",
+	"steps.*.pCorrect":           simWantLevels,
+	"steps.*.pCorrect.*":         "a probability between 0 and 1",
+	"steps.*.wrong":              "a mapping with one of toolCall, toolCalls or answer: what the model does when it gets the step wrong",
+	"steps.*.wrong.toolCall":     simWantCall,
+	"steps.*.wrong.toolCalls":    simWantCalls,
+	"steps.*.wrong.toolCalls.*":  simWantCall,
+	"steps.*.wrong.answer":       "a string: the wrong final answer",
+	"search":                     "a mapping {query, result, pCorrect, latency}, e.g. {query: Tokyo population, result: 14 million}",
+	"search.query":               "a string (what the model searches for)",
+	"search.result":              "a string (what the search returns)",
+	"search.pCorrect":            simWantLevels,
+	"search.pCorrect.*":          "a probability between 0 and 1",
+	"search.latency":             "{mean, sd} in milliseconds, e.g. {mean: 400, sd: 100}",
+	"codeInterpreter":            "a mapping {code, output, pCorrect, latency}, e.g. {code: print(6*7), output: 42}",
+	"codeInterpreter.code":       "a string (the code the model runs)",
+	"codeInterpreter.output":     "a string (what the code prints)",
+	"codeInterpreter.pCorrect":   simWantLevels,
+	"codeInterpreter.pCorrect.*": "a probability between 0 and 1",
+	"codeInterpreter.latency":    "{mean, sd} in milliseconds, e.g. {mean: 250, sd: 60}",
 }
+
+// Descriptions shared by several simWants paths.
+const (
+	simWantCall   = "a mapping {name, arguments}, e.g. {name: get_weather, arguments: {city: Tokyo}}"
+	simWantCalls  = "a list of calls made at once, each {name, arguments}, e.g. [{name: get_weather, arguments: {city: Tokyo}}]"
+	simWantLevels = "a mapping from thinking level to a probability, e.g. {none: 0.6, high: 0.95}"
+)
 
 // simWant describes what the value at path should be; goType (the Go type
 // the decoder wanted) is the fallback for leaves such as mean and sd.
 func simWant(path, goType string) string {
-	parts := strings.Split(path, ".")
-	if len(parts) >= 2 && (parts[0] == "pCorrect" || parts[0] == "thinkingTokens" || parts[0] == "ttft") {
-		parts[1] = "*"
-	}
-	if w, ok := simWants[strings.Join(parts, ".")]; ok {
+	pattern := simPattern(path)
+	if w, ok := simWants[pattern]; ok {
 		return w
+	}
+	if strings.HasSuffix(pattern, ".arguments") {
+		return "a mapping of argument names to values"
 	}
 	switch {
 	case goType == "string":
@@ -224,10 +310,12 @@ func describeValue(v any, kind string) string {
 }
 
 // locateValue finds the full path of the value the decoder refused: its
-// error names JSON fields but leaves out map keys (pCorrect.none is reported
-// as pCorrect, ttft.high.mean as ttft.mean), so where a segment is not a
-// key of the current mapping every key is tried, in order, and the first
-// path ending at a value of the refused kind wins. "" = not found.
+// error names JSON fields but leaves out map keys and list indexes
+// (pCorrect.none is reported as pCorrect, ttft.high.mean as ttft.mean,
+// steps.1.answer as steps.answer), so where a segment is not a key of the
+// current mapping every key is tried, in order, and so is every element of
+// a list; the first path ending at a value of the refused kind wins.
+// "" = not found.
 func locateValue(v any, segs []string, kind string) string {
 	if len(segs) == 1 && segs[0] == "" {
 		segs = nil
@@ -235,15 +323,23 @@ func locateValue(v any, segs []string, kind string) string {
 	if len(segs) == 0 && jsonKind(v) == kind {
 		return "."
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return ""
-	}
 	join := func(k, rest string) string {
 		if rest == "." {
 			return k
 		}
 		return k + "." + rest
+	}
+	if list, ok := v.([]any); ok {
+		for i, e := range list {
+			if rest := locateValue(e, segs, kind); rest != "" {
+				return join(strconv.Itoa(i), rest)
+			}
+		}
+		return ""
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
 	}
 	if len(segs) > 0 {
 		if next, ok := m[segs[0]]; ok {
@@ -265,14 +361,22 @@ func locateValue(v any, segs []string, kind string) string {
 	return ""
 }
 
-// lookupValue returns the value at a dotted path of an entry (nil if none).
+// lookupValue returns the value at a dotted path of an entry (nil if none);
+// a segment of a list is an index.
 func lookupValue(v any, path string) any {
 	for _, seg := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
 			return nil
 		}
-		v = m[seg]
 	}
 	return v
 }
@@ -295,9 +399,10 @@ func jsonKind(v any) string {
 	return ""
 }
 
-// simCheckField picks the field named at the start of a CheckScenarios
-// message: "pCorrect[none] = 2 ...", "match.regex: ...".
-var simCheckField = regexp.MustCompile(`^([A-Za-z]+(?:\.[A-Za-z]+)*)(?:\[([^\]]+)\])?`)
+// simCheckField picks the path named at the start of a CheckScenarios
+// message: "pCorrect[none] = 2 ...", "match.regex: ...",
+// "steps[1].toolCalls[0].name ...".
+var simCheckField = regexp.MustCompile(`^[A-Za-z]+(?:\.[A-Za-z]+|\[[^\]]+\])*`)
 
 // simCheckProblem turns a CheckScenarios error about a single scenario into
 // the path of the field it names and the message without the scenario's
@@ -308,12 +413,7 @@ func simCheckProblem(err error, name string) (path, msg string) {
 		label += fmt.Sprintf(" (%s)", name)
 	}
 	msg, _ = strings.CutPrefix(err.Error(), label+": ")
-	if m := simCheckField.FindStringSubmatch(msg); m != nil {
-		path = m[1]
-		if m[2] != "" {
-			path += "." + m[2]
-		}
-	}
+	path = strings.NewReplacer("[", ".", "]", "").Replace(simCheckField.FindString(msg))
 	return path, msg
 }
 

@@ -227,13 +227,15 @@ type chatToolCall struct {
 	} `json:"function"`
 }
 
-func toChatToolCalls(tcs []genToolCall, indexed bool) []chatToolCall {
+// toChatToolCalls converts calls to the chat shape; first >= 0 numbers
+// them from first on (stream deltas), -1 leaves the index out.
+func toChatToolCalls(tcs []genToolCall, first int) []chatToolCall {
 	var out []chatToolCall
 	for i, tc := range tcs {
 		c := chatToolCall{ID: tc.ID, Type: "function"}
 		c.Function.Name, c.Function.Arguments = tc.Name, string(tc.Arguments)
-		if indexed {
-			c.Index = &i
+		if first >= 0 {
+			c.Index = new(first + i)
 		}
 		out = append(out, c)
 	}
@@ -328,7 +330,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 		msg := map[string]any{"role": "assistant", "content": g.Text}
 		if len(g.ToolCalls) > 0 {
 			msg["content"] = nil
-			msg["tool_calls"] = toChatToolCalls(g.ToolCalls, false)
+			msg["tool_calls"] = toChatToolCalls(g.ToolCalls, -1)
 		}
 		if g.Reasoning != "" {
 			msg["reasoning_content"] = g.Reasoning
@@ -359,7 +361,9 @@ func (h *Handler) streamChat(w http.ResponseWriter, r *http.Request, p plan, g *
 		case "text":
 			delta["content"] = pc.text
 		case "tool":
-			delta["tool_calls"] = toChatToolCalls([]genToolCall{*pc.tool}, true)
+			// Indexed by the call's position, so that a client keeps
+			// parallel calls apart.
+			delta["tool_calls"] = toChatToolCalls([]genToolCall{*pc.tool}, pc.call)
 		}
 		events = append(events, streamEvent{payload: mk(delta, nil), delay: h.scaled(pc.delay)})
 	}

@@ -26,7 +26,8 @@ type dryRunItem struct {
 }
 
 // costBound is the most a task can cost: numberResults results, each with
-// its prompt tokens and maxTokens completion tokens (the model's maximum
+// its prompt tokens (with the outputs of the built-in tools the matching
+// scenario may run) and maxTokens completion tokens (the model's maximum
 // output when maxTokens is not set) at the dearer of the output and
 // thinking prices. The simulator's own generations never exceed it when
 // maxTokens is set, because maxTokens bounds thinking and visible tokens
@@ -37,7 +38,8 @@ func (h *Handler) costBound(t *textTask) float64 {
 		m = maxOutputTokens
 	}
 	p := h.pricing
-	one := float64(t.promptTokens())*p.Input + float64(m)*max(p.Output, p.Thinking)
+	prompt := t.promptTokens() + builtinsRun(t, h.match(t)).promptTokens()
+	one := float64(prompt)*p.Input + float64(m)*max(p.Output, p.Thinking)
 	return float64(t.NumberResults) * one / 1e6
 }
 

@@ -93,13 +93,8 @@ func compileScenarios(scs []Scenario) ([]compiledScenario, error) {
 			}
 			cs.re = re
 		}
-		for lv, p := range s.PCorrect {
-			if !validLevel(lv) {
-				return nil, fmt.Errorf("%s: pCorrect: unknown thinking level %q", label, lv)
-			}
-			if p < 0 || p > 1 {
-				return nil, fmt.Errorf("%s: pCorrect[%s] = %g is not a probability", label, lv, p)
-			}
+		if err := checkPCorrect(label, "pCorrect", s.PCorrect); err != nil {
+			return nil, err
 		}
 		for name, m := range map[string]map[string]Dist{"thinkingTokens": s.ThinkingTokens, "ttft": s.TTFT} {
 			for lv := range m {
@@ -109,15 +104,15 @@ func compileScenarios(scs []Scenario) ([]compiledScenario, error) {
 			}
 		}
 		if s.ToolCall != nil {
-			if !toolNameRe.MatchString(s.ToolCall.Name) {
-				return nil, fmt.Errorf("%s: toolCall.name %q is not a valid tool name", label, s.ToolCall.Name)
+			if err := checkToolCallSpec(label, "toolCall", *s.ToolCall); err != nil {
+				return nil, err
 			}
-			if len(s.ToolCall.Arguments) > 0 {
-				var m map[string]any
-				if err := json.Unmarshal(s.ToolCall.Arguments, &m); err != nil {
-					return nil, fmt.Errorf("%s: toolCall.arguments must be a JSON object: %w", label, err)
-				}
-			}
+		}
+		if err := checkSteps(label, s); err != nil {
+			return nil, err
+		}
+		if err := checkBuiltins(label, s); err != nil {
+			return nil, err
 		}
 		out = append(out, cs)
 	}
@@ -185,12 +180,26 @@ func lastUserMessage(msgs []runware.Message) string {
 	return ""
 }
 
-// promptHash identifies the conversation (system prompt and messages); the
-// correctness draw depends only on it, the seed and the result index, so
-// that at a fixed seed a higher pCorrect never turns a right answer wrong.
-func (t *textTask) promptHash() uint64 {
+// promptHash identifies the conversation: system prompt, messages, media.
+func (t *textTask) promptHash() uint64 { return t.conversationHash(len(t.Messages)) }
+
+// baseHash identifies the conversation up to and including the last user
+// message: the correctness draws depend only on it, the seed, the result
+// index and the turn (see draw), so that at a fixed seed a higher pCorrect
+// never turns a right answer wrong, whatever the turns before it did.
+func (t *textTask) baseHash() uint64 {
+	n := len(t.Messages)
+	for n > 0 && t.Messages[n-1].Role != "user" {
+		n--
+	}
+	return t.conversationHash(n)
+}
+
+// conversationHash hashes the system prompt, the first n messages and the
+// media inputs.
+func (t *textTask) conversationHash(n int) uint64 {
 	h := newHasher().str(t.SystemPrompt)
-	for _, m := range t.Messages {
+	for _, m := range t.Messages[:n] {
 		h.str(m.Role).str(m.Content)
 		hashToolFields(h, m)
 	}
@@ -230,20 +239,25 @@ rarely always never because therefore however also then when where which that th
 var thinkWords = strings.Fields(`the let see now why how try use map sum key fit yes not all one two set
 new old big can may but for out our its say way end add cut mix run get put ask aim`)
 
+// match is the scenario that answers task t: the first whose match and
+// image conditions hold for it; nil when none does.
+func (h *Handler) match(t *textTask) *compiledScenario {
+	last := lastUserMessage(t.Messages)
+	for k := range h.scenarios {
+		if h.scenarios[k].matches(last) && h.scenarios[k].imageMatches(t.images) {
+			return &h.scenarios[k]
+		}
+	}
+	return nil
+}
+
 // generate simulates result index i of task t with base seed.
 func (h *Handler) generate(t *textTask, i int) *generation {
 	seed := t.Seed + uint64(i)
 	full := t.fullHash()
 	g := &generation{Index: i, Seed: seed, FinishReason: "stop", PromptTokens: t.promptTokens()}
 
-	var sc *compiledScenario
-	last := lastUserMessage(t.Messages)
-	for k := range h.scenarios {
-		if h.scenarios[k].matches(last) && h.scenarios[k].imageMatches(t.images) {
-			sc = &h.scenarios[k]
-			break
-		}
-	}
+	sc := h.match(t)
 
 	// Thinking tokens and reasoning text.
 	dist := defaultThinkingTokens[t.Thinking]
@@ -282,14 +296,16 @@ func (h *Handler) generate(t *textTask, i int) *generation {
 	g.TTFT = msDuration(ttft.draw(lat))
 	g.TokenTime = msDuration(tokenTime.draw(lat))
 
-	// Tool call, text, or scenario answer.
-	if tc := pickToolCall(t, sc); tc != nil {
-		tc.ID = fmt.Sprintf("call_%016x", newHasher().u64(full).u64(seed).str(tc.Name).sum())
-		g.ToolCalls = []genToolCall{*tc}
+	// Tool calls, or a text answer.
+	if calls, text := h.respond(t, sc, full, seed, g); len(calls) > 0 {
+		for n := range calls {
+			// The call index keeps parallel calls of one tool apart.
+			calls[n].ID = fmt.Sprintf("call_%016x_%d", newHasher().u64(full).u64(seed).str(calls[n].Name).sum(), n)
+			g.TextTokens += CountTokens(calls[n].Name + string(calls[n].Arguments))
+		}
+		g.ToolCalls = calls
 		g.FinishReason = "tool_calls"
-		g.TextTokens = CountTokens(tc.Name + string(tc.Arguments))
 	} else {
-		text := h.answerText(t, sc, full, seed, g)
 		text, g.FinishReason = applyLimits(text, t.Stop, t.MaxTokens, g.ThinkingTokens)
 		g.Text = text
 		g.TextTokens = CountTokens(text)
@@ -301,34 +317,6 @@ func (h *Handler) generate(t *textTask, i int) *generation {
 }
 
 func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
-
-// answerText is the untruncated text of a result.
-func (h *Handler) answerText(t *textTask, sc *compiledScenario, full, seed uint64, g *generation) string {
-	if sc == nil {
-		return genericText(t, newRand(full, seed, "text"))
-	}
-	p := 1.0
-	if sc.PCorrect != nil {
-		if v, ok := nearestLevel(sc.PCorrect, t.Thinking); ok {
-			p = v
-		}
-	}
-	correct := newRand(t.promptHash(), seed, "correct").Float64() < p
-	g.Correct = &correct
-	answer := scenarioAnswer(t, sc) // afterTool after a tool result
-	if correct {
-		return answer
-	}
-	if len(sc.Wrong) > 0 {
-		return sc.Wrong[newRand(full, seed, "wrong").IntN(len(sc.Wrong))]
-	}
-	for _, w := range []string{"I am not sure about this one.", "I don't know.", "No idea."} {
-		if answer == "" || !strings.Contains(strings.ToLower(w), strings.ToLower(answer)) {
-			return w
-		}
-	}
-	return "-"
-}
 
 // genericText is the default answer: 12 to 48 words from a fixed
 // vocabulary, opened by a reference to the prompt.
@@ -377,48 +365,74 @@ func applyLimits(text string, stop []string, maxTokens, thinking int) (string, s
 	return text, "stop"
 }
 
-// pickToolCall decides whether the result is a tool call: the scenario's
-// call when its tool is offered and toolChoice is not "none"; otherwise, when
-// toolChoice forces a call ("tool" or "any"), a call of the named (or first)
-// function tool with the scenario's arguments when names agree, else {}.
-// When the last message is a tool result there is never a call: the model
-// answers in text.
+// pickToolCall decides whether the result of a scenario without steps is a
+// tool call: the scenario's call when its tool is offered and toolChoice is
+// not "none"; otherwise, when toolChoice forces a call ("tool" or "any"), a
+// call of the named (or first) function tool with the scenario's arguments
+// when names agree, else {}. When the last message is a tool result there
+// is never a call: the model answers in text.
 func pickToolCall(t *textTask, sc *compiledScenario) *genToolCall {
-	choice := "auto"
-	if t.ToolChoice != nil {
-		choice = t.ToolChoice.Type
-	}
-	offered := func(name string) bool {
-		for _, tl := range t.Tools {
-			if tl.Type == "function" && tl.Name == name {
-				return true
-			}
-		}
-		return false
+	if n := len(t.Messages); toolChoiceType(t) == "none" || (n > 0 && t.Messages[n-1].Role == "tool") {
+		return nil // no call, or the tool result is in: answer in text
 	}
 	args := func(name string) json.RawMessage {
-		if sc != nil && sc.ToolCall != nil && sc.ToolCall.Name == name && len(sc.ToolCall.Arguments) > 0 {
-			return compactJSON(sc.ToolCall.Arguments)
+		if sc != nil && sc.ToolCall != nil && sc.ToolCall.Name == name {
+			return specArguments(*sc.ToolCall)
 		}
 		return json.RawMessage(`{}`)
 	}
-	if n := len(t.Messages); choice == "none" || (n > 0 && t.Messages[n-1].Role == "tool") {
-		return nil // no call, or the tool result is in: answer in text
-	}
-	if choice == "tool" {
-		return &genToolCall{Name: t.ToolChoice.Name, Arguments: args(t.ToolChoice.Name)}
-	}
-	if sc != nil && sc.ToolCall != nil && offered(sc.ToolCall.Name) {
+	if toolChoiceType(t) != "tool" && sc != nil && sc.ToolCall != nil && offeredFunction(t, sc.ToolCall.Name) {
 		return &genToolCall{Name: sc.ToolCall.Name, Arguments: args(sc.ToolCall.Name)}
 	}
-	if choice == "any" {
+	if name := forcedTool(t); name != "" {
+		return &genToolCall{Name: name, Arguments: args(name)}
+	}
+	return nil
+}
+
+// toolChoiceType is the task's toolChoice type, "auto" when it sends none.
+func toolChoiceType(t *textTask) string {
+	if t.ToolChoice != nil {
+		return t.ToolChoice.Type
+	}
+	return "auto"
+}
+
+// forcedTool is the function tool a call must use when toolChoice forces
+// one: the named tool for "tool", the first function tool for "any"; ""
+// when no call is forced.
+func forcedTool(t *textTask) string {
+	switch toolChoiceType(t) {
+	case "tool":
+		return t.ToolChoice.Name
+	case "any":
 		for _, tl := range t.Tools {
 			if tl.Type == "function" {
-				return &genToolCall{Name: tl.Name, Arguments: args(tl.Name)}
+				return tl.Name
 			}
 		}
 	}
-	return nil
+	return ""
+}
+
+// offeredFunction reports whether the task offers a function tool named name.
+func offeredFunction(t *textTask, name string) bool {
+	for _, tl := range t.Tools {
+		if tl.Type == "function" && tl.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// offeredType reports whether the task offers a tool of type typ.
+func offeredType(t *textTask, typ string) bool {
+	for _, tl := range t.Tools {
+		if tl.Type == typ {
+			return true
+		}
+	}
+	return false
 }
 
 // compactJSON re-encodes a JSON value without insignificant space.

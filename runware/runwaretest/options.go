@@ -131,6 +131,19 @@ type Scenario struct {
 	// is replaced by that result's content. Empty keeps Answer. Wrong
 	// answers and pCorrect apply as to Answer. (A simulator choice.)
 	AfterTool string `json:"afterTool,omitempty"`
+	// Steps script an agent conversation: Steps[k] is what the model does
+	// at its k-th turn, k being the number of assistant messages with tool
+	// calls after the last user message. Once k reaches len(Steps) the model
+	// answers in text (AfterTool or Answer, with PCorrect). Steps and
+	// ToolCall exclude each other. (A simulator choice; see steps.go.)
+	Steps []Step `json:"steps,omitempty"`
+	// Search, when set and the task offers the built-in search tool, is the
+	// search the provider pretends to run before the model answers in text.
+	Search *SearchSpec `json:"search,omitempty"`
+	// CodeInterpreter, when set and the task offers the built-in
+	// codeInterpreter tool, is the code run the provider pretends to make
+	// before the model answers in text.
+	CodeInterpreter *CodeInterpreterSpec `json:"codeInterpreter,omitempty"`
 }
 
 // Match is a conjunction of conditions on the last user message; empty

@@ -14,6 +14,7 @@ type piece struct {
 	kind  string // "reasoning", "text" or "tool"
 	text  string
 	tool  *genToolCall
+	call  int           // the tool call's index in the result
 	delay time.Duration // unscaled wait before the piece is sent
 }
 
@@ -33,7 +34,7 @@ func (g *generation) pieces() []piece {
 	if len(g.ToolCalls) > 0 {
 		for i := range g.ToolCalls {
 			tc := g.ToolCalls[i]
-			ps = append(ps, piece{kind: "tool", tool: &tc, text: tc.Name + string(tc.Arguments)})
+			ps = append(ps, piece{kind: "tool", tool: &tc, call: i, text: tc.Name + string(tc.Arguments)})
 		}
 	} else if g.Text != "" {
 		for _, w := range strings.SplitAfter(g.Text, " ") {

@@ -214,11 +214,11 @@ func lastToolResult(msgs []runware.Message) (string, bool) {
 }
 
 // scenarioAnswer is a scenario's right answer for task t: its afterTool
-// text, with {result} replaced by the tool result, when the last message is
-// a tool result and afterTool is set; else its answer.
+// text when the last message is a tool result and afterTool is set, else
+// its answer; the caller fills in {result} (fillResults).
 func scenarioAnswer(t *textTask, sc *compiledScenario) string {
-	if res, ok := lastToolResult(t.Messages); ok && sc.AfterTool != "" {
-		return strings.ReplaceAll(sc.AfterTool, "{result}", res)
+	if _, ok := lastToolResult(t.Messages); ok && sc.AfterTool != "" {
+		return sc.AfterTool
 	}
 	return sc.Answer
 }
