@@ -50,16 +50,19 @@ type job struct {
 }
 
 // buildTask turns a trial's request (the native task fields as decoded JSON)
-// into a runware.Task by a JSON round trip, so that every field the suite
-// language knows reaches the wire under its own name.
+// into a runware.Task: directly for the common fields, else by a JSON round
+// trip, so that every field the suite language knows reaches the wire under
+// its own name.
 func buildTask(t *eval.Trial) (runware.Task, error) {
-	var task runware.Task
-	b, err := json.Marshal(t.Request)
-	if err != nil {
-		return task, fmt.Errorf("case %q: encode request: %w", t.CaseID, err)
-	}
-	if err := json.Unmarshal(b, &task); err != nil {
-		return task, fmt.Errorf("case %q: request does not fit a textInference task: %w", t.CaseID, err)
+	task, ok := runware.TaskFromRequest(t.Request)
+	if !ok {
+		b, err := json.Marshal(t.Request)
+		if err != nil {
+			return task, fmt.Errorf("case %q: encode request: %w", t.CaseID, err)
+		}
+		if err := json.Unmarshal(b, &task); err != nil {
+			return task, fmt.Errorf("case %q: request does not fit a textInference task: %w", t.CaseID, err)
+		}
 	}
 	task.TaskType = runware.TaskTextInference
 	task.TaskUUID = ""

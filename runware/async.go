@@ -102,7 +102,7 @@ func (c *Client) poll(ctx context.Context, tasks []Task, state []*asyncTask, res
 	if rerr != nil {
 		return c.pollFailed(state, resps, idx, rerr)
 	}
-	dec, derr := decodeEnvelope(body, ex.resp.StatusCode)
+	dec, derr := decodeAnswer(body, ex.resp.StatusCode)
 	if derr != nil {
 		derr.RetryAfter = retryAfter(ex.resp)
 		return c.pollFailed(state, resps, idx, derr)

@@ -13,8 +13,6 @@ import (
 	neturl "net/url"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Defaults for async polling. The TypeScript SDK polls for up to 20 minutes;
@@ -110,9 +108,6 @@ func WithPollTimeout(d time.Duration) Option {
 	}
 }
 
-// NewTaskUUID returns a fresh random UUID (version 4) for a task.
-func NewTaskUUID() string { return uuid.NewString() }
-
 // Do sends tasks (all with the same DeliveryMethod; "" means sync) in one HTTP
 // request (a stream request carries exactly one task) and returns one
 // *Response per task, in the order of tasks. Results are matched to tasks by
@@ -123,6 +118,7 @@ func NewTaskUUID() string { return uuid.NewString() }
 // tasks, mixed or unknown delivery methods, more than one stream task,
 // duplicate taskUUIDs) or a context cancelled before sending.
 func (c *Client) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
+	MakeStackRoom()
 	own, method, err := prepareTasks(tasks)
 	if err != nil {
 		return nil, err

@@ -14,27 +14,70 @@ import (
 // sent before a stream starts. The OpenAI-style {"error":{"message","type",
 // "code","param"}} fits the same error slot.
 type envelope struct {
-	Data     json.RawMessage `json:"data"`
+	Data json.RawMessage `json:"data"`
+	envelopeErrors
+}
+
+// envelopeErrors are the fields of an envelope beside "data".
+type envelopeErrors struct {
 	Errors   json.RawMessage `json:"errors"`
 	Error    json.RawMessage `json:"error"`
 	TaskUUID flexString      `json:"taskUUID"`
 	TaskType flexString      `json:"taskType"`
 }
 
-// decodedBody is an envelope taken apart: the raw data items and the errors.
+// answerEnvelope is an envelope with its data items decoded in the same pass.
+type answerEnvelope struct {
+	Data []wireItem `json:"data"`
+	envelopeErrors
+}
+
+// decodedBody is an envelope taken apart: the data items, either still raw
+// (items) or already decoded (results, from decodeAnswer), and the errors.
 type decodedBody struct {
-	items []json.RawMessage
-	errs  []*Error
+	items   []json.RawMessage
+	results []Result
+	errs    []*Error
+}
+
+// itemResults returns the body's data items as Results, decoding the raw ones
+// (a WebSocket task's collected items) under HTTP status status.
+func (d decodedBody) itemResults(status int) []Result {
+	if len(d.items) == 0 {
+		return d.results
+	}
+	out := make([]Result, 0, len(d.results)+len(d.items))
+	out = append(out, d.results...)
+	for _, raw := range d.items {
+		out = append(out, decodeItem(raw, status))
+	}
+	return out
 }
 
 // decodeEnvelope parses a native response body. status is the HTTP status and
 // goes into every Error (and into its class). A body that is not a JSON object
-// is an error of ClassMalformed.
+// is an error of ClassMalformed. The data items are left raw.
 func decodeEnvelope(body []byte, status int) (decodedBody, *Error) {
+	return decodeBody(body, status, false)
+}
+
+// decodeAnswer is decodeEnvelope with the data items decoded into results, as
+// decodeItem decodes each: the answer to a sync request or an async poll.
+func decodeAnswer(body []byte, status int) (decodedBody, *Error) {
+	return decodeBody(body, status, true)
+}
+
+// decodeBody is decodeEnvelope, and decodeAnswer when results is set.
+func decodeBody(body []byte, status int, results bool) (decodedBody, *Error) {
 	var env envelope
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return decodedBody{}, malformed(status, "response body is not a JSON object", body)
+	}
+	if results {
+		if out, derr, ok := decodeAnswerOnce(trimmed, status, body); ok {
+			return out, derr
+		}
 	}
 	if err := json.Unmarshal(trimmed, &env); err != nil {
 		return decodedBody{}, malformed(status, fmt.Sprintf("decode response body: %v", err), body)
@@ -45,10 +88,23 @@ func decodeEnvelope(body []byte, status int) (decodedBody, *Error) {
 		return decodedBody{}, malformed(status, fmt.Sprintf("decode data: %v", err), body)
 	}
 	out.items = items
+	if results {
+		out.items, out.results = nil, out.itemResults(status)
+	}
+	var derr *Error
+	if out.errs, derr = env.decode(status, body); derr != nil {
+		return decodedBody{}, derr
+	}
+	return out, nil
+}
+
+// decode reads the errors of an envelope whose body is body.
+func (env *envelopeErrors) decode(status int, body []byte) ([]*Error, *Error) {
+	var out []*Error
 	for _, raw := range []json.RawMessage{env.Errors, env.Error} {
 		errs, err := decodeErrors(raw, status)
 		if err != nil {
-			return decodedBody{}, malformed(status, fmt.Sprintf("decode errors: %v", err), body)
+			return nil, malformed(status, fmt.Sprintf("decode errors: %v", err), body)
 		}
 		for _, e := range errs {
 			// The pre-stream shape puts taskUUID/taskType beside "error".
@@ -59,9 +115,135 @@ func decodeEnvelope(body []byte, status int) (decodedBody, *Error) {
 				e.TaskType = string(env.TaskType)
 			}
 		}
-		out.errs = append(out.errs, errs...)
+		out = append(out, errs...)
 	}
 	return out, nil
+}
+
+// decodeAnswerOnce is decodeAnswer in one json.Unmarshal of the whole body
+// (obj, trimmed), for the usual answer: it reports false, leaving the body
+// to the passes of decodeBody, when the body does not decode so (a lone
+// object as data, an item that does not decode, a syntax error) or holds
+// more than one key that may be "data" (json.Unmarshal would merge them
+// where decodeBody takes the last). Scanning the body is most of the cost of
+// decoding it, and decodeBody scans it three times.
+func decodeAnswerOnce(obj []byte, status int, body []byte) (decodedBody, *Error, bool) {
+	var env answerEnvelope
+	if json.Unmarshal(obj, &env) != nil || dataKeys(obj) > 1 {
+		return decodedBody{}, nil, false
+	}
+	var out decodedBody
+	if len(env.Data) > 0 {
+		out.results = make([]Result, len(env.Data))
+		for i := range env.Data {
+			out.results[i] = finishItem(&env.Data[i], status)
+		}
+	}
+	var derr *Error
+	if out.errs, derr = env.decode(status, body); derr != nil {
+		return decodedBody{}, derr, true
+	}
+	return out, nil, true
+}
+
+// dataKeys counts the top-level keys of obj, a valid JSON object, that
+// json.Unmarshal may match to the field "data": "data" in any case (no other
+// character folds to one of its letters), and every key with an escape in it.
+// It returns 2 for anything it cannot walk.
+func dataKeys(obj []byte) int {
+	n := 0
+	i := 1 // past '{'
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return 2
+		}
+		switch obj[i] {
+		case '}':
+			return n
+		case ',':
+			i = skipSpace(obj, i+1)
+		}
+		end, escaped := stringEnd(obj, i)
+		if end < 0 {
+			return 2
+		}
+		if key := obj[i+1 : end-1]; escaped || bytes.EqualFold(key, []byte("data")) {
+			n++
+		}
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return 2
+		}
+		if i = skipValue(obj, skipSpace(obj, i+1)); i < 0 {
+			return 2
+		}
+	}
+}
+
+// skipSpace returns the index of the first non-space byte of b at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at b[i] ('"') and
+// whether it holds an escape; -1 when b[i] starts no complete string.
+func stringEnd(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return -1, false
+	}
+	escaped := false
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return -1, false
+}
+
+// skipValue returns the index after the valid JSON value starting at b[i],
+// or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, _ := stringEnd(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 // rawList splits a JSON array into its elements; a lone object counts as a

@@ -39,6 +39,11 @@ func decodeItem(raw json.RawMessage, status int) Result {
 		return Result{TaskUUID: string(id.TaskUUID), Status: statusError,
 			Err: malformed(0, fmt.Sprintf("decode result: %v", err), raw)}
 	}
+	return finishItem(&w, status)
+}
+
+// finishItem turns a decoded data element into a Result (see decodeItem).
+func finishItem(w *wireItem, status int) Result {
 	r := w.Result
 	if w.Text != nil {
 		r.Text = *w.Text

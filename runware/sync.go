@@ -58,7 +58,7 @@ func readEnvelope(ctx context.Context, resps []*Response, ex *exchange) (decoded
 		failAll(resps, rerr, ex)
 		return decodedBody{}, false
 	}
-	dec, derr := decodeEnvelope(body, ex.resp.StatusCode)
+	dec, derr := decodeAnswer(body, ex.resp.StatusCode)
 	if derr != nil {
 		derr.RetryAfter = retryAfter(ex.resp)
 		failAll(resps, derr, ex)
@@ -90,8 +90,7 @@ func route(tasks []Task, resps []*Response, dec decodedBody, resp *http.Response
 		return 0, false
 	}
 	ra := retryAfter(resp)
-	for _, raw := range dec.items {
-		res := decodeItem(raw, status)
+	for _, res := range dec.itemResults(status) {
 		if res.TaskType == TaskAuthentication && res.Err == nil {
 			continue // a session acknowledgement, never a task's answer
 		}
