@@ -27,6 +27,20 @@ const (
 	// over the last window for a clean stretch to raise it: an idle bucket
 	// proves nothing.
 	rateBusy = 0.9
+	// rateCapShare is the 429 share a cut to the accepted rate should leave
+	// if the server enforces a rate limit (timing jitter at its window).
+	rateCapShare = 0.05
+	// rateRandomLLR and rateCapLLR end the test that follows a cut: the log
+	// likelihood ratio of "the 429s are random, the cut did not lower
+	// their share" over "the server limits the rate, the cut lowered it".
+	// Mistaking a limit for noise costs 429s, so it needs more evidence.
+	rateRandomLLR = 6.9 // 1000:1
+	rateCapLLR    = -2.3
+	// rateNoiseMargin is how far the recent 429 share must rise above the
+	// share found to be random before a 429 starts an episode again.
+	rateNoiseMargin = 0.15
+	// rateShareWeight is the weight of one answer in the recent 429 share.
+	rateShareWeight = 1.0 / 128
 )
 
 // rateVerdict says how the rate controller took a 429.
@@ -69,6 +83,19 @@ type rateCtl struct {
 	// rate it may set; later 429s of the same episode refine it.
 	epFrom, epTo time.Duration
 	epFloor      float64
+
+	// The test that follows a cut (docs/runner.md, "Random 429s"): did the
+	// 429 share fall? prev is the rate before the cut, capShare the share
+	// a rate limit predicts after it; pre* count the answers of requests
+	// dispatched in the cut's window, post* those dispatched after it.
+	testing        bool
+	prev, capShare float64
+	preN, preK     int
+	postN, postK   int
+	llr            float64
+	ok             []time.Duration // dispatch offsets of requests answered, not 429
+	noise, share   float64         // 429 share found not to depend on the rate; recent share
+	shareN         int
 }
 
 // newRateCtl returns a controller whose bucket starts at ceiling requests/s
@@ -112,6 +139,7 @@ func (c *rateCtl) dispatched() time.Time {
 	c.sent = append(c.sent, at)
 	c.sent = prune(c.sent, at-2*rateWindow)
 	c.shed = prune(c.shed, at-2*rateWindow)
+	c.ok = prune(c.ok, at-2*rateWindow)
 	if c.cur < c.ceiling && at-c.quiet >= rateWindow &&
 		float64(countSince(c.sent, at-rateWindow)) >= rateBusy*c.cur*rateWindow.Seconds() {
 		c.set(now, math.Min(c.ceiling, c.cur+rateStep))
@@ -131,6 +159,27 @@ func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
 	now := time.Now()
 	d := sent.Sub(c.start)
 	c.shed = append(c.shed, d)
+	c.answer(d, true)
+	if c.testing && d > c.cut {
+		rose := c.preN > 0 && float64(c.postK)/float64(c.postN) > float64(c.preK)/float64(c.preN)+rateNoiseMargin
+		switch {
+		case rose && c.postN >= rateMinSample:
+			// The share rose after the cut: the limit tightened, and
+			// this 429 starts a new episode.
+			c.testing = false
+		case !rose && c.llr >= rateRandomLLR:
+			c.random(now)
+			return rateSameEpisode
+		default:
+			// Until the test ends, a 429 after the cut is evidence,
+			// not a new episode.
+			return rateSameEpisode
+		}
+	}
+	if c.noise > 0 && d > c.cut && c.share <= c.noise+rateNoiseMargin {
+		// As often refused as when the rate did not matter: noise.
+		return rateSameEpisode
+	}
 	c.quiet = now.Sub(c.start)
 	w := rateWindow.Seconds()
 	if c.cut >= 0 && d <= c.cut {
@@ -162,12 +211,106 @@ func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
 		floor = math.Max(floor, math.Min(c.cur, float64(out)/w)/2)
 	}
 	c.epFrom, c.epTo, c.epFloor = from, to, floor
-	c.set(now, math.Min(c.cur, math.Max(float64(accepted)/w, floor)))
+	prev := c.cur
+	next := math.Min(c.cur, math.Max(float64(accepted)/w, floor))
+	c.set(now, next)
 	c.cut = to
+	c.startTest(prev, float64(accepted)/w, next, from, to)
 	if learned {
 		return rateLearned
 	}
 	return rateCut
+}
+
+// answered records a request dispatched at sent that was answered with
+// anything but a 429.
+func (c *rateCtl) answered(sent time.Time) {
+	if !c.adaptive {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := sent.Sub(c.start)
+	c.ok = append(c.ok, d)
+	c.answer(d, false)
+	if c.testing && c.llr <= rateCapLLR {
+		c.testing = false // the cut lowered the share: a rate limit
+	}
+}
+
+// answer adds one answer to the recent share and to the open test; the
+// caller holds c.mu.
+func (c *rateCtl) answer(d time.Duration, limited bool) {
+	x := 0.0
+	if limited {
+		x = 1
+	}
+	c.shareN++
+	c.share += (x - c.share) * math.Max(rateShareWeight, 1/float64(c.shareN))
+	if !c.testing || d < c.epFrom {
+		return
+	}
+	if d <= c.cut {
+		c.preN++
+		if limited {
+			c.preK++
+		}
+		return
+	}
+	c.postN++
+	if limited {
+		c.postK++
+	}
+	c.llr = c.likelihood()
+}
+
+// startTest opens the test of a cut from prev to next after a window in
+// which the server accepted accepted requests/s; the caller holds c.mu.
+func (c *rateCtl) startTest(prev, accepted, next float64, from, to time.Duration) {
+	c.testing, c.prev, c.llr, c.postN, c.postK = true, prev, 0, 0, 0
+	c.capShare = math.Max(rateCapShare, 1-accepted/next)
+	c.preK = 0
+	for _, s := range c.shed {
+		if s >= from && s <= to {
+			c.preK++
+		}
+	}
+	c.preN = c.preK
+	for _, s := range c.ok {
+		if s >= from && s <= to {
+			c.preN++
+		}
+	}
+}
+
+// likelihood is the log likelihood ratio of the answers after the cut
+// under "random: the share before the cut holds" over "limit: capShare";
+// the caller holds c.mu.
+func (c *rateCtl) likelihood() float64 {
+	if c.preN == 0 {
+		return 0
+	}
+	pr := float64(c.preK) / float64(c.preN)
+	pc := c.capShare
+	if pr <= pc+rateCapShare {
+		// The two cannot be told apart: take it as a limit.
+		return rateCapLLR
+	}
+	pr = math.Min(pr, 0.99)
+	k, n := float64(c.postK), float64(c.postN)
+	return k*math.Log(pr/pc) + (n-k)*math.Log((1-pr)/(1-pc))
+}
+
+// random ends the test of a cut that did not lower the 429 share: the
+// rejections do not depend on the rate, so the cut is undone and their
+// share becomes the noise later 429s are measured against; the caller
+// holds c.mu.
+func (c *rateCtl) random(now time.Time) {
+	c.testing = false
+	c.noise = math.Max(c.noise, float64(c.preK+c.postK)/float64(c.preN+c.postN))
+	c.share = c.noise
+	c.set(now, c.prev)
+	c.quiet = now.Sub(c.start)
 }
 
 // measure counts the requests dispatched in [from, to] and how many of them

@@ -41,6 +41,14 @@ func (s *rcScript) reject(from, to int) []rateVerdict {
 	return v
 }
 
+// accept answers requests from..to-1 (indexes into sent) with anything but
+// a 429.
+func (s *rcScript) accept(from, to int) {
+	for i := from; i < to; i++ {
+		s.c.answered(s.sent[i])
+	}
+}
+
 // verdicts is n copies of v after first.
 func verdicts(first rateVerdict, n int, v rateVerdict) []rateVerdict {
 	return append([]rateVerdict{first}, slices.Repeat([]rateVerdict{v}, n)...)
@@ -83,15 +91,41 @@ func TestRateControlLaw(t *testing.T) {
 			s.paced(100, time.Second)
 			return s.reject(10, 100)
 		}, verdicts(rateCut, 89, rateSameEpisode), 50},
-		// A 429 for a request sent after the cut is a new episode: 100 ->
-		// 70 (30 of 100 rejected), then 70 -> 35 (all of the next second's
-		// 70 rejected but the first: the halving bound).
+		// 429s for requests sent after the cut first test it: 100 -> 70
+		// (30 of 100 rejected), then all of the next second's 70 rejected
+		// but the first: ten answers show the share rose, not fell, so the
+		// tenth starts a new episode, 70 -> 35 (the halving bound).
 		{"new episode after the cut", 100, true, func(s *rcScript) []rateVerdict {
 			s.paced(100, time.Second)
 			v := s.reject(70, 100)
+			s.accept(0, 70)
 			s.paced(70, time.Second)
 			return append(v, s.reject(101, 170)...)
-		}, append(verdicts(rateCut, 29, rateSameEpisode), verdicts(rateCut, 68, rateSameEpisode)...), 35},
+		}, slices.Concat(verdicts(rateCut, 29, rateSameEpisode), verdicts(rateSameEpisode, 8, rateSameEpisode),
+			verdicts(rateCut, 59, rateSameEpisode)), 35},
+		// Paced at 100/s, a third rejected at random, and after the cut to
+		// 67/s still a third: the cut did not lower the share, so it is
+		// undone, and later 429s at that share start no episode.
+		{"random 429s undo the cut", 100, true, func(s *rcScript) []rateVerdict {
+			s.paced(99, time.Second)
+			var v []rateVerdict
+			for i := range 99 {
+				if i%3 == 2 {
+					v = append(v, s.reject(i, i+1)...)
+				} else {
+					s.accept(i, i+1)
+				}
+			}
+			s.paced(300, 3*time.Second)
+			for i := 99; i < 399; i++ {
+				if i%3 == 2 {
+					v = append(v, s.reject(i, i+1)...)
+				} else {
+					s.accept(i, i+1)
+				}
+			}
+			return v[:1]
+		}, []rateVerdict{rateCut}, 100},
 		// After a cut to 50 and a quiet 1.5 s, a clean second in which the
 		// bucket sent its 50 adds one: 51.
 		{"additive increase", 0, true, func(s *rcScript) []rateVerdict {
@@ -196,6 +230,9 @@ func TestObserveRoutes429s(t *testing.T) {
 		for _, j := range jobs[30:] {
 			r.observe([]*job{j}, resp(429, time.Second))
 		}
+		for _, j := range jobs[:30] {
+			r.observe([]*job{j}, []*runware.Response{{}})
+		}
 		if r.gate.cap() != 32 || !paused() || r.limiter.rate() != 30 {
 			t.Fatalf("learned: cap %d, paused %v, rate %v; want 32, true, 30", r.gate.cap(), paused(), r.limiter.rate())
 		}
@@ -207,11 +244,15 @@ func TestObserveRoutes429s(t *testing.T) {
 			jobs = append(jobs, send())
 			time.Sleep(time.Second / 30)
 		}
+		for _, j := range jobs[:20] {
+			r.observe([]*job{j}, []*runware.Response{{}})
+		}
 		for _, j := range jobs[20:] {
 			r.observe([]*job{j}, resp(429, time.Second))
 		}
-		if r.gate.cap() != 32 || paused() || r.limiter.rate() != 20 {
-			t.Fatalf("later cut: cap %d, paused %v, rate %v; want 32, false, 20", r.gate.cap(), paused(), r.limiter.rate())
+		// (The 50 successes reported since grew the cap by one.)
+		if r.gate.cap() != 33 || paused() || r.limiter.rate() != 20 {
+			t.Fatalf("later cut: cap %d, paused %v, rate %v; want 33, false, 20", r.gate.cap(), paused(), r.limiter.rate())
 		}
 		if got := r.prog.RateLimited.Load(); got != 1+10+10 {
 			t.Fatalf("%d 429s counted, want 21", got)

@@ -368,6 +368,7 @@ func (r *run) observe(batch []*job, resps []*runware.Response) {
 		}
 	}
 	if !limited {
+		r.limiter.answered(batch[0].admitted)
 		return
 	}
 	// The batch left as one request, admitted at one time in one epoch.
