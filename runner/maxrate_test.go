@@ -31,8 +31,20 @@ type maxRateRun struct {
 // bubble (so every delay is fake time).
 func runMaxRate(t *testing.T, maxRate float64, n, conc int, timeScale float64, userRate float64) maxRateRun {
 	t.Helper()
-	h := runwaretest.NewHandler(runwaretest.Options{APIKeys: []string{"k"}, TimeScale: timeScale,
-		Faults: runwaretest.Faults{MaxRate: maxRate}})
+	m := simRun(t, runwaretest.Options{APIKeys: []string{"k"}, TimeScale: timeScale,
+		Faults: runwaretest.Faults{MaxRate: maxRate}}, n, func(c *Config) {
+		c.RunID, c.Concurrency, c.Rate = "maxrate", conc, userRate
+	})
+	m.share = float64(n) / m.elapsed.Seconds() / maxRate
+	return m
+}
+
+// simRun runs n trials against an in-process simulator with opts, inside
+// the current synctest bubble, with the config set as tune says, and returns
+// what the run counted (share left zero).
+func simRun(t *testing.T, opts runwaretest.Options, n int, tune func(*Config)) maxRateRun {
+	t.Helper()
+	h := runwaretest.NewHandler(opts)
 	defer h.Close()
 	dir := t.TempDir()
 	w, err := journal.Create(dir)
@@ -43,13 +55,11 @@ func runMaxRate(t *testing.T, maxRate float64, n, conc int, timeScale float64, u
 	cfg := Config{
 		API: runware.NewClient("k", runware.WithEndpoint("http://sim/v1"),
 			runware.WithHTTPClient(&http.Client{Transport: h.Transport()})),
-		RunID:       "maxrate",
-		Journal:     w,
-		Concurrency: conc,
-		Rate:        userRate,
-		Pricing:     eval.DefaultPricing,
-		Progress:    p,
+		Journal:  w,
+		Pricing:  eval.DefaultPricing,
+		Progress: p,
 	}
+	tune(&cfg)
 	start := time.Now()
 	res, err := Run(context.Background(), cfg, makeTrials(n, 1, nil))
 	elapsed := time.Since(start)
@@ -63,7 +73,6 @@ func runMaxRate(t *testing.T, maxRate float64, n, conc int, timeScale float64, u
 		t.Fatalf("stop reason %q (%s)", res.StopReason, res.StopDetail)
 	}
 	return maxRateRun{
-		share:    float64(n) / elapsed.Seconds() / maxRate,
 		limited:  float64(p.RateLimited.Load()) / float64(p.Calls.Load()),
 		calls:    p.Calls.Load(),
 		trials:   n,

@@ -1,15 +1,9 @@
 package runner
 
 import (
-	"context"
-	"net/http"
 	"testing"
 	"testing/synctest"
-	"time"
 
-	"github.com/promptgrid/promptgrid/eval"
-	"github.com/promptgrid/promptgrid/journal"
-	"github.com/promptgrid/promptgrid/runware"
 	"github.com/promptgrid/promptgrid/runware/runwaretest"
 )
 
@@ -18,49 +12,14 @@ import (
 // bubble, and returns trials/s in fake time with what the run counted.
 func stormRun(t *testing.T, faults runwaretest.Faults, n, conc int) (perSec float64, m maxRateRun) {
 	t.Helper()
-	h := runwaretest.NewHandler(runwaretest.Options{APIKeys: []string{"k"}, TimeScale: 0.1, Seed: 3, Faults: faults})
-	defer h.Close()
-	dir := t.TempDir()
-	w, err := journal.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Progress{}
-	cfg := Config{
-		API: runware.NewClient("k", runware.WithEndpoint("http://sim/v1"),
-			runware.WithHTTPClient(&http.Client{Transport: h.Transport()})),
-		RunID:       "storm",
-		Journal:     w,
-		Concurrency: conc,
-		Pricing:     eval.DefaultPricing,
-		Progress:    p,
+	m = simRun(t, runwaretest.Options{APIKeys: []string{"k"}, TimeScale: 0.1, Seed: 3, Faults: faults}, n, func(c *Config) {
+		c.RunID, c.Concurrency = "storm", conc
 		// Six attempts lose one trial in 3^6 to a third refused at
 		// random whatever the controller does; this test is about the
 		// controller, so no trial may run out of attempts.
-		Retry: Retry{MaxAttempts: 30},
-	}
-	start := time.Now()
-	res, err := Run(context.Background(), cfg, makeTrials(n, 1, nil))
-	elapsed := time.Since(start)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StopReason != journal.StopCompleted {
-		t.Fatalf("stop reason %q (%s)", res.StopReason, res.StopDetail)
-	}
-	m = maxRateRun{
-		limited:  float64(p.RateLimited.Load()) / float64(p.Calls.Load()),
-		calls:    p.Calls.Load(),
-		trials:   n,
-		journal:  perTrial(readJournal(t, dir)),
-		errored:  p.Errored.Load(),
-		elapsed:  elapsed,
-		simCalls: h.Stats().Requests,
-	}
-	return float64(n) / elapsed.Seconds(), m
+		c.Retry = Retry{MaxAttempts: 30}
+	})
+	return float64(n) / m.elapsed.Seconds(), m
 }
 
 // TestRandom429sDoNotCollapseTheRate protects the issue-13 storm target:
