@@ -1,10 +1,7 @@
 package main
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/promptgrid/promptgrid/eval"
 )
 
 // The keys of steps, wrong, search and codeInterpreter are known; errors
@@ -49,15 +46,7 @@ func TestSimScenariosStepsAndBuiltins(t *testing.T) {
 		{"step probability", map[string]any{"steps": []any{map[string]any{"answer": "a", "pCorrect": map[string]any{"none": 2.0}}}}, "sim entry 1: steps[0].pCorrect[none] = 2 is not a probability"},
 		{"search level", map[string]any{"search": map[string]any{"pCorrect": map[string]any{"max": 1.0}}}, `sim entry 1: search.pCorrect: unknown thinking level "max"`},
 	} {
-		_, err := simScenarios(&eval.Suite{Path: "s.yaml", Sim: []map[string]any{tc.entry}})
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: error %v\nwant it to contain %q", tc.name, err, tc.want)
-		case err != nil && strings.Contains(err.Error(), "Go struct"):
-			t.Errorf("%s: Go internals in %v", tc.name, err)
-		}
+		checkSimEntry(t, tc.name, tc.entry, tc.want)
 	}
 }
 

@@ -37,19 +37,26 @@ func TestSimScenariosMessages(t *testing.T) {
 		// A list element of the wrong type.
 		{"wrong list", map[string]any{"wrong": []any{int64(3)}}, "sim entry 1: wrong must be a list of strings (wrong answers), e.g. [Lyon]; got a list holding a number"},
 	} {
-		_, err := simScenarios(&eval.Suite{Path: "s.yaml", Sim: []map[string]any{tc.entry}})
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: error %v\nwant it to contain %q", tc.name, err, tc.want)
-		case err != nil && strings.Contains(err.Error(), "Go struct"):
-			t.Errorf("%s: Go internals in %v", tc.name, err)
-		}
+		checkSimEntry(t, tc.name, tc.entry, tc.want)
 	}
 	// Two bad entries: both reported, numbered.
 	_, err := simScenarios(&eval.Suite{Path: "s.yaml", Sim: []map[string]any{{"answer": "ok"}, {"wrong": "x"}, {"pCorrect": "y"}}})
 	if err == nil || !strings.Contains(err.Error(), "s.yaml: 2 problems in sim:") || !strings.Contains(err.Error(), "sim entry 2: wrong") || !strings.Contains(err.Error(), "sim entry 3: pCorrect") {
 		t.Errorf("two bad entries: %v", err)
+	}
+}
+
+// checkSimEntry loads one sim entry and checks that it is accepted (want
+// empty) or refused with an error containing want, never naming Go types.
+func checkSimEntry(t *testing.T, name string, entry map[string]any, want string) {
+	t.Helper()
+	_, err := simScenarios(&eval.Suite{Path: "s.yaml", Sim: []map[string]any{entry}})
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v", name, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s: error %v\nwant it to contain %q", name, err, want)
+	case err != nil && strings.Contains(err.Error(), "Go struct"):
+		t.Errorf("%s: Go internals in %v", name, err)
 	}
 }
