@@ -52,6 +52,9 @@ func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
 	if root != nil {
 		s = l.suite(root)
 		if l.nprobs == 0 {
+			l.checkOpenAI(s)
+		}
+		if l.nprobs == 0 {
 			l.checkTrialCount(s, root)
 		}
 	}
