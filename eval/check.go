@@ -41,6 +41,8 @@ func init() {
 		"minThinkingTokens": compileMinThinkingTokens,
 		"maxOutputTokens":   compileMaxOutputTokens,
 		"toolCall":          compileToolCall,
+		"trajectory":        compileTrajectory,
+		"steps":             compileSteps,
 		"expr":              compileExpr,
 		"judge":             compileJudge,
 		"not":               compileNot,

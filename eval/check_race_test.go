@@ -18,7 +18,8 @@ func TestChecksConcurrentUse(t *testing.T) {
 		"json: {fenced: true}", "jsonSchema: {type: object}", "jsonPath: {path: '$.a', equals: 1}",
 		"finishReason: stop", "maxLatency: 1s", "maxTTFT: 1s", "maxTTFO: 1s", "maxCost: 1",
 		"maxThinkingTokens: 10", "minThinkingTokens: 1", "maxOutputTokens: 10",
-		"toolCall: {name: f, argumentsSchema: {required: [q]}}", "expr: len(text) > 0 && usage.thinking > 0",
+		"toolCall: {name: f, argumentsSchema: {required: [q]}}", "trajectory: {calls: [f], ordered: false}", "steps: {max: 2}",
+		"expr: len(text) > 0 && usage.thinking > 0",
 		"judge: r", "not: {contains: z}", "anyOf: [{contains: z}, {contains: a}]", "allOf: [{contains: a}]",
 	}
 	if len(srcs) != len(CheckTypes()) {

@@ -104,6 +104,30 @@ func decodeArguments(raw json.RawMessage) (any, error) {
 	return jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
 }
 
+// matches reports whether tc is a call to t's tool with arguments that
+// match; mismatch says why the arguments did not ("" when the tool differs).
+func (t toolCallCheck) matches(tc ToolCall) (ok bool, mismatch string) {
+	if tc.Name != t.name {
+		return false, ""
+	}
+	args, err := decodeArguments(tc.Arguments)
+	if err != nil {
+		return false, fmt.Sprintf("arguments are not valid JSON (%v): %s", err, excerpt(string(tc.Arguments)))
+	}
+	switch {
+	case t.args != nil:
+		if subsetOf(t.args, normJSON(args)) {
+			return true, ""
+		}
+		return false, "got " + jsonExcerpt(normJSON(args))
+	case t.schema != nil:
+		if err := t.schema.Validate(args); err != nil {
+			return false, describeFailures(err)
+		}
+	}
+	return true, ""
+}
+
 func (t toolCallCheck) Eval(_ context.Context, s Sample) Outcome {
 	o := Outcome{Check: t.Name()}
 	if len(s.ToolCalls) == 0 {
@@ -114,31 +138,13 @@ func (t toolCallCheck) Eval(_ context.Context, s Sample) Outcome {
 	var mismatch []string
 	for _, tc := range s.ToolCalls {
 		names = append(names, tc.Name)
-		if tc.Name != t.name {
-			continue
-		}
-		args, err := decodeArguments(tc.Arguments)
-		if err != nil {
-			mismatch = append(mismatch, fmt.Sprintf("arguments are not valid JSON (%v): %s", err, excerpt(string(tc.Arguments))))
-			continue
-		}
-		switch {
-		case t.args != nil:
-			if subsetOf(t.args, normJSON(args)) {
-				o.Pass = true
-				return o
-			}
-			mismatch = append(mismatch, "got "+jsonExcerpt(normJSON(args)))
-		case t.schema != nil:
-			if err := t.schema.Validate(args); err != nil {
-				mismatch = append(mismatch, describeFailures(err))
-				continue
-			}
+		ok, why := t.matches(tc)
+		if ok {
 			o.Pass = true
 			return o
-		default:
-			o.Pass = true
-			return o
+		}
+		if why != "" {
+			mismatch = append(mismatch, why)
 		}
 	}
 	switch {

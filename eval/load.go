@@ -23,7 +23,7 @@ const DefaultModel = "moonshotai:kimi@k2.6"
 var topKeys = []string{
 	"name", "description", "include", "model", "request", "transport", "systemPrompt",
 	"grid", "variants", "seeds", "numberResults", "repeat", "cases", "casesFrom",
-	"pass", "pricing", "limits", "sim",
+	"pass", "pricing", "limits", "sim", "agent",
 }
 
 // Load reads, validates and returns the suite at path. When the suite has
@@ -40,7 +40,7 @@ func Load(path string) (*Suite, error) {
 func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
 	files := newInputFiles(path, opts)
 	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, files: files, sources: files.sources, opts: opts,
-		checkCache: map[*yaml.Node]cachedCheck{}}
+		checkCache: map[*yaml.Node]cachedCheck{}, agentCache: map[*yaml.Node]cachedAgent{}}
 	root, err := l.parseFile(path, nil)
 	if err != nil {
 		return nil, err

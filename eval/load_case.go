@@ -14,7 +14,7 @@ import (
 
 // caseKeys are the keys of a case (and of a casesFrom case template, which
 // adds its own).
-var caseKeys = []string{"id", "description", "tags", "prompt", "messages", "systemPrompt", "vars", "request", "checks", "pass", "images", "videos"}
+var caseKeys = []string{"id", "description", "tags", "prompt", "messages", "systemPrompt", "vars", "request", "checks", "pass", "images", "videos", "agent"}
 
 // rowCtx is the casesFrom row a case is built from.
 type rowCtx struct {
@@ -178,6 +178,19 @@ func (l *loader) loadCase(n *yaml.Node, s *Suite, row *rowCtx, extra ...string) 
 	}
 	if v := nodes["checks"]; v != nil {
 		c.Checks = l.loadChecks(v, c.Vars, row)
+	}
+	agent := nodes["agent"]
+	if agent == nil {
+		agent = l.suiteAgent
+	}
+	if agent != nil {
+		if c.Agent = l.loadAgent(agent, c.Vars, row); c.Agent != nil {
+			at := agent
+			if nodes["agent"] == nil {
+				at = lookupSys(n, c)
+			}
+			l.checkAgentResults(c, s, at)
+		}
 	}
 	l.checkVariantsFor(c, s, n, row)
 	return c

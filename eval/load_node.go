@@ -32,6 +32,10 @@ type loader struct {
 	// hold no template; frozen loaders (forks) only read it.
 	checkCache map[*yaml.Node]cachedCheck
 	frozen     bool
+	// agentCache is checkCache for agent nodes (agent.go); suiteAgent is
+	// the suite's agent mapping, the default of every case.
+	agentCache map[*yaml.Node]cachedAgent
+	suiteAgent *yaml.Node
 	// variantNodes holds, per variant (in Suite.Variants order), the nodes
 	// of its template fields, so that a case's vars can be checked against
 	// them and problems point at the variant.

@@ -107,6 +107,9 @@ func (l *loader) suite(root *yaml.Node) *Suite {
 	if f, ok := get("variants"); ok {
 		s.Variants = l.loadVariants(f.val, s)
 	}
+	if f, ok := get("agent"); ok {
+		l.suiteAgent = f.val
+	}
 	ids := map[string]*yaml.Node{}
 	if f, ok := get("cases"); ok {
 		if items, ok := l.list(f.val, "cases"); ok {

@@ -90,7 +90,12 @@ type Plan struct {
 	MaxTokensAssumed bool `json:"maxTokensAssumed"`
 	// MediaTrials counts the trials that send images or videos, whose
 	// tokens and cost the plan does not estimate.
-	MediaTrials int     `json:"mediaTrials,omitempty"`
+	MediaTrials int `json:"mediaTrials,omitempty"`
+	// AgentTrials counts the trials of agent cases: each may make up to
+	// its maxSteps requests, and their bounds count that many requests of
+	// the first one's size (later steps' prompts also carry the answers
+	// and tool results before them, which no bound knows in advance).
+	AgentTrials int     `json:"agentTrials,omitempty"`
 	Rate        float64 `json:"rate"`
 	Concurrency int     `json:"concurrency"`
 	// MinDuration is the bound set by the rate limit alone (0 without a
@@ -129,21 +134,26 @@ func MakePlanSeq(s *Suite, trials iter.Seq2[Trial, error], opt PlanOptions) (Pla
 			order = append(order, k)
 		}
 		n := max(t.NumberResults, 1)
+		steps := 1
+		if t.Case != nil && t.Case.Agent != nil {
+			steps = t.Case.Agent.MaxSteps
+			p.AgentTrials++
+		}
 		r.Trials++
 		r.Tasks++
-		r.Requests += requestsPerTask(t.Request)
+		r.Requests += steps * requestsPerTask(t.Request)
 		r.Samples += n
 		if hasMedia(t.Request) {
 			p.MediaTrials++
 		}
 		b := boundRequest(t.Request, n)
 		r.PromptTokens += int64(n * b.PromptEstimate)
-		r.PromptTokensBound += int64(n * b.PromptTokens)
+		r.PromptTokensBound += int64(steps * n * b.PromptTokens)
 		if b.OutputAssumed {
 			p.MaxTokensAssumed = true
 		}
-		r.MaxOutputTokens += int64(n * b.OutputTokens)
-		r.CostHigh += b.Cost(p.Pricing)
+		r.MaxOutputTokens += int64(steps * n * b.OutputTokens)
+		r.CostHigh += float64(steps) * b.Cost(p.Pricing)
 	}
 	total := PlanRow{Cell: "total"}
 	expectedKnown, latencyKnown := opt.Previous != nil && len(order) > 0, opt.Previous != nil && len(order) > 0

@@ -18,6 +18,8 @@ func SampleOf(r *journal.Record) Sample {
 		Cost:         r.Cost,
 		Vars:         r.Vars,
 		Prompt:       r.Prompt,
+		Steps:        len(r.Steps),
+		StepLimit:    r.StepLimit,
 	}
 	if r.Usage != nil {
 		s.Usage = &Usage{Prompt: r.Usage.Prompt, Completion: r.Usage.Completion, Thinking: r.Usage.Thinking}

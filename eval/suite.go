@@ -148,6 +148,10 @@ type Case struct {
 	// Images and Videos are the case's media inputs, sent as
 	// inputs.images / inputs.videos (they replace the request's).
 	Images, Videos []MediaInput
+	// Agent, when set, makes each trial an agent loop: the model's tool
+	// calls are answered by its scripted tools until it answers in text or
+	// makes Agent.MaxSteps requests (the case's agent, else the suite's).
+	Agent *Agent
 	// Line is where the case starts in its file, for messages.
 	File string
 	Line int

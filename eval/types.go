@@ -17,13 +17,20 @@ type Sample struct {
 	Text         string
 	Reasoning    string
 	FinishReason string
-	ToolCalls    []ToolCall
-	Usage        *Usage   // nil when the API reported no usage
-	Cost         *float64 // USD; nil when unknown
-	Latency      *time.Duration
-	TTFT         *time.Duration // streaming only
-	TTFO         *time.Duration // streaming only
-	Vars         map[string]any // the case's template variables
+	// ToolCalls are the calls the sample made: for an agent loop, every
+	// call of every step in order (the trajectory).
+	ToolCalls []ToolCall
+	// Steps is how many model requests the sample made (0 or 1 outside an
+	// agent loop); StepLimit is set when the loop stopped at its maxSteps
+	// with tool calls unanswered.
+	Steps     int
+	StepLimit bool
+	Usage     *Usage   // nil when the API reported no usage
+	Cost      *float64 // USD; nil when unknown
+	Latency   *time.Duration
+	TTFT      *time.Duration // streaming only
+	TTFO      *time.Duration // streaming only
+	Vars      map[string]any // the case's template variables
 	// Prompt is the rendered user prompt (the last user message), shown to
 	// judge checks; empty when unknown.
 	Prompt string

@@ -37,6 +37,10 @@ type Attempt struct {
 	Delivery string `json:"deliveryMethod,omitempty"`
 	// Judge marks a judge check's request.
 	Judge bool `json:"judge,omitempty"`
+	// Agent marks a step of an agent loop (sent lines): resume never
+	// recovers one by its taskUUID, since the loop's earlier steps are
+	// not in the journal; the trial runs again from its first step.
+	Agent bool `json:"agent,omitempty"`
 	// Bound is the most the request can cost, in USD (sent lines).
 	Bound float64 `json:"bound,omitempty"`
 	// Charged is what the request counts as spent, in USD (settled lines):

@@ -58,7 +58,10 @@ type budget struct {
 	spent    float64
 	reserved float64
 	inflight int
-	freed    chan struct{}
+	// waiting counts the in-flight agent loops waiting in step for room
+	// for their next step.
+	waiting int
+	freed   chan struct{}
 }
 
 // newBudget starts a budget of max with prior already spent (earlier
@@ -78,7 +81,9 @@ func (b *budget) reserve(ctx context.Context, amount float64) (bool, error) {
 			b.mu.Unlock()
 			return true, nil
 		}
-		if b.inflight == 0 {
+		if b.inflight-b.waiting == 0 {
+			// Nothing in flight, or only agent loops waiting for
+			// room themselves (step): nothing will free any.
 			b.mu.Unlock()
 			return false, nil
 		}
@@ -98,6 +103,56 @@ func (b *budget) settle(reserved, actual float64) {
 	b.reserved -= reserved
 	b.inflight--
 	b.spent += actual
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// step moves an agent trial from one step to the next: the step's
+// reservation is replaced by what it cost, and next (the next step's upper
+// bound) is reserved in its place, the trial staying in flight. Like
+// reserve it waits for other trials to settle when next does not fit, and
+// reports false when it never can (no other trial in flight); the trial's
+// reservation is then ended.
+func (b *budget) step(ctx context.Context, reserved, actual, next float64) (bool, error) {
+	b.mu.Lock()
+	b.reserved -= reserved
+	b.spent += actual
+	close(b.freed)
+	b.freed = make(chan struct{})
+	for {
+		if b.max <= 0 || b.spent+b.reserved+next <= b.max {
+			b.reserved += next
+			b.mu.Unlock()
+			return true, nil
+		}
+		if b.inflight-1-b.waiting <= 0 {
+			// Only loops waiting like this one are in flight: none
+			// of them will free anything.
+			b.end()
+			return false, nil
+		}
+		ch := b.freed
+		b.waiting++
+		b.mu.Unlock()
+		var err error
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-ch:
+		}
+		b.mu.Lock()
+		b.waiting--
+		if err != nil {
+			b.end()
+			return false, err
+		}
+	}
+}
+
+// end ends a waiting step's reservation (step; b.mu held, and released).
+func (b *budget) end() {
+	b.inflight--
 	close(b.freed)
 	b.freed = make(chan struct{})
 	b.mu.Unlock()

@@ -125,7 +125,20 @@ func ReadResumption(dir string, retryErrors bool) (*Resumption, error) {
 		if r.Cost != nil && !r.Cached {
 			journalCost += *r.Cost
 		}
-		if _, open := led.Open[r.TaskUUID]; open && r.TaskUUID != "" {
+		for i := range r.Steps {
+			// An agent loop's line answers each of its steps' requests,
+			// at that step's cost (the line's own is their sum).
+			st := &r.Steps[i]
+			if _, open := led.Open[st.TaskUUID]; open && st.TaskUUID != "" && !st.Cached {
+				if st.Cost != nil {
+					answered[st.TaskUUID] += *st.Cost
+					priced[st.TaskUUID] = true
+				} else if _, ok := answered[st.TaskUUID]; !ok {
+					answered[st.TaskUUID] = 0
+				}
+			}
+		}
+		if _, open := led.Open[r.TaskUUID]; open && r.TaskUUID != "" && len(r.Steps) == 0 {
 			if r.Cost != nil {
 				answered[r.TaskUUID] += *r.Cost
 				priced[r.TaskUUID] = true
@@ -152,7 +165,7 @@ func ReadResumption(dir string, retryErrors bool) (*Resumption, error) {
 			charge = a.Bound
 		default:
 			run, _ := pending(a.TrialKey, state, retryErrors)
-			if run && a.Delivery == runware.DeliveryAsync {
+			if run && a.Delivery == runware.DeliveryAsync && !a.Agent {
 				// Asked for again by its taskUUID; settled when answered.
 				res.Recover[a.TrialKey] = a
 				continue

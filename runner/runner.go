@@ -348,11 +348,20 @@ func (r *run) result(ctx context.Context, c collectorResult) *Result {
 func (r *run) newJob(t *eval.Trial, key string) *job {
 	task, err := buildTask(t)
 	j := &job{trial: t, key: key, task: task, retried: r.cfg.Retried[t.Key], scheduled: time.Now()}
+	j.stepStart = j.scheduled
 	if err != nil {
 		j.invalid = &runware.Error{Class: runware.ClassValidation, Message: err.Error()}
 	}
+	if t.Case != nil && t.Case.Agent != nil {
+		j.agent = t.Case.Agent
+		if msg := agentInvalid(t); msg != "" && j.invalid == nil {
+			j.invalid = &runware.Error{Class: runware.ClassValidation, Message: msg}
+		}
+	}
 	if a, ok := r.cfg.Recover[key]; ok && err == nil {
-		if a.Delivery == runware.DeliveryAsync && delivery(&task) == runware.DeliveryAsync && r.transport(t) == "native" {
+		// An agent step is never recovered by its taskUUID: the loop's
+		// earlier steps are not in the journal, so it runs again.
+		if a.Delivery == runware.DeliveryAsync && delivery(&task) == runware.DeliveryAsync && r.transport(t) == "native" && j.agent == nil {
 			j.recoverUUID = a.TaskUUID
 		} else {
 			j.resent = true

@@ -95,7 +95,7 @@ func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, e
 
 // batchable reports whether a trial may share an HTTP request with others.
 func (r *run) batchable(j *job) bool {
-	return r.cfg.Batch > 1 && r.transport(j.trial) == "native" && delivery(&j.task) != runware.DeliveryStream
+	return r.cfg.Batch > 1 && r.transport(j.trial) == "native" && delivery(&j.task) != runware.DeliveryStream && j.agent == nil
 }
 
 // admit waits for a concurrency slot, a token of the rate bucket and the
@@ -136,18 +136,30 @@ func (r *run) serveCached(j *job, results chan<- outcome) bool {
 	if r.cfg.Cache == nil {
 		return false
 	}
-	resp, ok := r.cfg.Cache.lookup(&j.task, r.transport(j.trial), time.Now())
-	if !ok {
-		return false
-	}
 	j.attemptScheduled = j.scheduled
 	j.admitted = j.scheduled
+	var resp *runware.Response
+	if j.agent != nil {
+		// The steps the cache has are taken from it; the loop is sent
+		// from the first one it has not.
+		if resp = r.advanceCached(j); resp == nil {
+			return false
+		}
+	} else {
+		var ok bool
+		if resp, ok = r.cfg.Cache.lookup(&j.task, r.transport(j.trial), time.Now()); !ok {
+			return false
+		}
+		r.prog.CacheHits.Add(1)
+	}
 	recs := r.records(j, resp)
 	for _, rec := range recs {
 		rec.Cached = true
+		if j.agent != nil {
+			r.agentRecord(j, rec, resp)
+		}
 	}
 	r.score(j, recs)
-	r.prog.CacheHits.Add(1)
 	results <- outcome{recs: recs, warmup: j.warmup}
 	return true
 }

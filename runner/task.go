@@ -47,6 +47,19 @@ type job struct {
 	// in flight then and is sent again (it may be billed twice).
 	recoverUUID string
 	resent      bool
+
+	// agent is the case's agent for an agent loop (agent.go), nil
+	// otherwise. steps are the loop's answered steps so far; stepBase and
+	// stepStart are attempts and the time when the current step began (its
+	// retries are counted from them); finalCached marks a loop whose last
+	// answer came from the response cache; halted, one stopped between
+	// steps (budget, Ctrl-C).
+	agent       *eval.Agent
+	steps       []journal.Step
+	stepBase    int
+	stepStart   time.Time
+	finalCached bool
+	halted      bool
 }
 
 // buildTask turns a trial's request (the native task fields as decoded JSON)
@@ -237,11 +250,15 @@ func (r *run) interruptedRecords(j *job, last *runware.Error) []*journal.Record 
 	if last != nil {
 		msg += "; last attempt: " + last.Error()
 	}
+	msg += agentNote(j)
 	recs := make([]*journal.Record, numberResults(j.trial))
 	for i := range recs {
 		rec := r.baseRecord(j, i)
 		rec.Timings.Scheduled = j.scheduled
 		rec.Error = &journal.Error{Class: "interrupted", Message: msg}
+		if j.agent != nil {
+			r.agentRecord(j, rec, nil)
+		}
 		recs[i] = rec
 	}
 	return recs

@@ -46,7 +46,8 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 					stopped = append(stopped, j)
 					continue
 				}
-				if d, ok := r.retry.next(j.attempts, time.Since(j.scheduled), r.retryAfter(e), jit); ok {
+				// An agent loop's step gets the retries of a trial.
+				if d, ok := r.retry.next(j.attempts-j.stepBase, time.Since(j.stepStart), r.retryAfter(e), jit); ok {
 					if !r.budget.chargeRetry(charges[k]) {
 						// What the attempt may have cost leaves no room
 						// for another within --max-cost.
@@ -75,7 +76,21 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		// slower than the server (a slow disk) holds back new dispatches
 		// instead of letting finished trials pile up in memory.
 		var written []chan struct{}
+		var next []*job // agent loops going on to their next step
 		for k, j := range done {
+			if j.agent != nil {
+				goOn, resp, charge := r.agentContinues(ctx, j, final[k], finalCharge[k])
+				switch {
+				case goOn:
+					delete(last, j)
+					next = append(next, j)
+					continue
+				case j.halted:
+					written = append(written, r.handOver(outcome{recs: r.interruptedRecords(j, nil), warmup: j.warmup}, results))
+					continue
+				}
+				final[k], finalCharge[k] = resp, charge
+			}
 			written = append(written, r.finish(j, final[k], finalCharge[k], results))
 		}
 		for _, j := range stopped {
@@ -90,6 +105,17 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		// and no answer, and pay for the trial again.
 		r.logSettled(pending, resps, charges)
 		r.gate.release()
+		if len(next) > 0 {
+			// An agent loop is alone in its batch (never batched).
+			j := next[0]
+			if err := r.admit(ctx, next, true); err != nil {
+				r.budget.settle(j.reserved, 0)
+				results <- outcome{recs: r.interruptedRecords(j, nil), warmup: j.warmup}
+				return
+			}
+			pending = next
+			continue
+		}
 		if len(retry) == 0 {
 			return
 		}
@@ -133,7 +159,7 @@ func (r *run) send(batch []*job) []*runware.Response {
 		} else {
 			tasks[k].TaskUUID = runware.NewTaskUUID()
 		}
-		sent[k] = journal.Attempt{TrialKey: j.key, TaskUUID: tasks[k].TaskUUID, Delivery: delivery(&j.task), Bound: j.reserved}
+		sent[k] = journal.Attempt{TrialKey: j.key, TaskUUID: tasks[k].TaskUUID, Delivery: delivery(&j.task), Bound: j.reserved, Agent: j.agent != nil}
 	}
 	if err := r.cfg.Attempts.Sent(sent...); err != nil {
 		// Nothing is sent that the attempt log does not know of.
@@ -403,12 +429,14 @@ func (r *run) finish(j *job, resp *runware.Response, charge float64, results cha
 			completion += rec.Usage.Completion
 		}
 	}
-	r.budget.settle(j.reserved, charge)
-	if r.tpm != nil && completion > 0 {
-		// Pay for the completion after the fact: the bucket goes into debt
-		// and later requests wait it off.
-		r.tpm.ReserveN(time.Now(), min(completion, r.tpm.Burst()))
+	if j.agent != nil {
+		// The loop's other steps paid their tokens as they came.
+		for _, rec := range recs {
+			r.agentRecord(j, rec, resp)
+		}
 	}
+	r.budget.settle(j.reserved, charge)
+	r.payTokens(completion)
 	if r.cfg.Cache != nil && resp.Err == nil {
 		_ = r.cfg.Cache.store(&j.task, r.transport(j.trial), resp)
 	}
@@ -416,6 +444,14 @@ func (r *run) finish(j *job, resp *runware.Response, charge float64, results cha
 		r.score(j, recs)
 	}
 	return r.handOver(outcome{recs: recs, warmup: j.warmup}, results)
+}
+
+// payTokens pays for a request's completion tokens after the fact: the
+// tokens-per-minute bucket goes into debt and later requests wait it off.
+func (r *run) payTokens(completion int) {
+	if r.tpm != nil && completion > 0 {
+		r.tpm.ReserveN(time.Now(), min(completion, r.tpm.Burst()))
+	}
 }
 
 // sleep waits d or until ctx is done.

@@ -236,6 +236,9 @@ func planNotes(rep *planReport) []string {
 		notes = append(notes, "Output bound: settings.maxTokens per sample, output and thinking tokens together.")
 	}
 	notes = append(notes, "Cost low prices prompt tokens only; cost high adds the output bound at the higher of the output and thinking prices.")
+	if p.AgentTrials > 0 {
+		notes = append(notes, fmt.Sprintf("Agent loops: %d trials may each make up to their maxSteps requests; requests, bounds and cost high count maxSteps requests of the first one's size (later prompts also carry earlier answers and tool results). The run reserves each step's own bound against --max-cost.", p.AgentTrials))
+	}
 	if p.MediaTrials > 0 {
 		notes = append(notes, fmt.Sprintf("Media: %d trials send images or videos; their tokens and cost are not estimated (not in prompt tokens, cost low or cost high).", p.MediaTrials))
 	}

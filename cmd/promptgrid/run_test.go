@@ -290,3 +290,32 @@ func TestVisionSuiteAnswersByImage(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentToolsSuiteSeparatesThinkingLevels protects the agent demo: every
+// sample is a loop of steps whose sums are the sample's cost, and the
+// simulator's scripted procedure is followed more often at higher thinking
+// levels (high follows it every time).
+func TestAgentToolsSuiteSeparatesThinkingLevels(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	simRun(t, dir, "../../suites/agent-tools.yaml")
+	pass := map[string]int{}
+	for _, r := range readRecords(t, dir) {
+		if len(r.Steps) == 0 || r.Cost == nil {
+			t.Fatalf("case %s %s: %d steps, cost %v; want an agent loop", r.CaseID, r.Cell, len(r.Steps), r.Cost)
+		}
+		var cost float64
+		for _, st := range r.Steps {
+			cost += *st.Cost
+		}
+		if d := cost - *r.Cost; d > 1e-12 || d < -1e-12 {
+			t.Fatalf("case %s: cost %v, steps sum to %v", r.CaseID, *r.Cost, cost)
+		}
+		if r.Pass {
+			pass[r.Cell]++
+		}
+	}
+	none, high := pass["settings.thinkingLevel=none"], pass["settings.thinkingLevel=high"]
+	if high != 16 || none >= high {
+		t.Fatalf("passes per cell %v; want high 16 of 16 and none fewer", pass)
+	}
+}
