@@ -121,8 +121,14 @@ type wsTask struct {
 	dec      decodedBody   // sync: items and errors routed to the task
 	st       *nativeStream // stream: the fold of its events
 	err      *Error        // a failure of the connection, not of the task
-	done     chan struct{} // closed when finished
-	bump     chan struct{} // one signal per event (idle timeout)
+	// async tasks: frame collects the items of the frame being routed
+	// (each getResponse answer is the task's cumulative state), final
+	// the terminal items once there are want of them.
+	async bool
+	frame []json.RawMessage
+	final []Result
+	done  chan struct{} // closed when finished
+	bump  chan struct{} // one signal per event (idle timeout)
 }
 
 // wsBatch is the tasks of one Do call: they travel in one frame, as over
@@ -134,7 +140,7 @@ type wsBatch struct{ tasks []*wsTask }
 // WSURL, or a ws(s) URL; "" means DefaultWSEndpoint). It refuses a key that
 // CheckAPIKey rejects. The options are those of Client; WithEndpoint is
 // ignored, WithHTTPClient sets the client of the opening handshake, and
-// WithPollInterval/WithPollTimeout do not apply. Nothing is dialled before
+// WithPollInterval/WithPollTimeout pace and bound async tasks' polling. Nothing is dialled before
 // the first Do.
 func NewWS(apiKey, endpoint string, opts ...Option) (*WSClient, error) {
 	if err := CheckAPIKey(apiKey); err != nil {
@@ -186,13 +192,15 @@ func ignoreClosed(err error) error {
 	return err
 }
 
-// Do sends tasks (all with the same DeliveryMethod, sync or stream; a stream
-// carries exactly one task) as one frame on the shared connection and
+// Do sends tasks (all with the same DeliveryMethod; a stream carries exactly
+// one task) as one frame on the shared connection and
 // returns one *Response per task, in the order of tasks, with the semantics
 // of (*Client).Do: results matched by taskUUID, every API or transport
 // failure in Response.Err with its Class set, the returned error reporting
-// only misuse (as Client.Do does, plus async delivery, which WSClient does
-// not poll, a taskUUID already waiting on this client, and a closed client).
+// only misuse (as Client.Do does, plus a taskUUID already waiting on this
+// client, and a closed client). Async tasks are acknowledged, then polled
+// with getResponse frames every poll interval until their numberResults
+// items are final (see poll).
 // Response.HTTPStatus is 0: a WebSocket carries no status. The request
 // timeout bounds each Do call from its start; the idle timeout bounds the
 // pause between the events of a stream, and from the dispatch to its first
@@ -202,9 +210,6 @@ func (w *WSClient) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
 	own, method, err := prepareTasks(tasks)
 	if err != nil {
 		return nil, err
-	}
-	if method == DeliveryAsync {
-		return nil, errors.New("runware: async delivery is not supported over the WebSocket client; use Client")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("runware: not sent: %w", err)
@@ -222,7 +227,7 @@ func (w *WSClient) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
 		}
 	}
 	for _, t := range own {
-		wt := &wsTask{task: t, batch: b, want: max(t.NumberResults, 1),
+		wt := &wsTask{task: t, batch: b, want: max(t.NumberResults, 1), async: method == DeliveryAsync,
 			done: make(chan struct{}), bump: make(chan struct{}, 1)}
 		if method == DeliveryStream {
 			wt.st = newNativeStream(t, &wt.timings)
@@ -243,6 +248,9 @@ func (w *WSClient) Do(ctx context.Context, tasks []Task) ([]*Response, error) {
 		w.mu.Unlock()
 	} else {
 		w.dispatch(conn)
+	}
+	if method == DeliveryAsync {
+		w.poll(bctx, b)
 	}
 	for _, t := range b.tasks {
 		w.await(bctx, cancel, t)
@@ -304,6 +312,18 @@ func (w *WSClient) response(t *wsTask, ctx context.Context) *Response {
 			readErr = t.err
 		}
 		r.Results, r.Err = t.st.finish(readErr)
+	case t.final != nil:
+		r.Results = t.final
+		for i := range t.final {
+			if e := t.final[i].Err; e != nil {
+				r.Err = e
+				break
+			}
+		}
+		w.cfg.checkResults([]Task{t.task}, []*Response{r}, 0)
+	case t.async && cut != nil && len(t.dec.errs) == 0:
+		cut.TaskUUID = r.TaskUUID
+		r.Err = cut
 	case cut != nil && len(t.dec.items) == 0 && len(t.dec.errs) == 0:
 		cut.TaskUUID = r.TaskUUID
 		r.Err = cut
@@ -742,6 +762,10 @@ func (w *WSClient) route(conn *wsConn, b []byte, now time.Time) {
 			continue // unknown, timed out or already complete
 		}
 		w.touchLocked(t, now)
+		if t.async {
+			t.frame = append(t.frame, raw)
+			continue
+		}
 		if t.st != nil {
 			payload := []byte(raw)
 			if it.Done {
@@ -755,6 +779,11 @@ func (w *WSClient) route(conn *wsConn, b []byte, now time.Time) {
 		t.dec.items = append(t.dec.items, raw)
 		if len(t.dec.items) >= t.want {
 			w.finishLocked(t, nil)
+		}
+	}
+	for _, t := range w.pending {
+		if t.async && len(t.frame) > 0 {
+			w.asyncFrameLocked(t)
 		}
 	}
 	for _, e := range dec.errs {
@@ -786,6 +815,81 @@ func (w *WSClient) route(conn *wsConn, b []byte, now time.Time) {
 			}
 		}
 	}
+}
+
+// asyncFrameLocked applies the items one frame carried for an async task:
+// the acknowledgement, or a getResponse answer, the task's cumulative
+// state, which finishes it once want of its items are terminal (success or
+// error); w.mu is held.
+func (w *WSClient) asyncFrameLocked(t *wsTask) {
+	resps := []*Response{{TaskUUID: t.task.TaskUUID}}
+	route([]Task{t.task}, resps, decodedBody{items: t.frame}, &http.Response{StatusCode: http.StatusOK})
+	t.frame = nil
+	var terminal []Result
+	for _, it := range resps[0].Results {
+		if it.terminal() {
+			terminal = append(terminal, it)
+		}
+	}
+	if len(terminal) >= t.want {
+		t.final = terminal
+		w.finishLocked(t, nil)
+	}
+}
+
+// poll asks for the answers of a batch of async tasks: every poll interval
+// one getResponse frame for those the server has acknowledged and that are
+// not finished, on the connection of the moment (a reconnect does not
+// submit them again: they are answered), until all are finished, ctx ends
+// or the poll timeout passes (the unfinished ones then fail with
+// ClassTimeout, as over HTTP). It returns at once; the polling goes on in
+// the background.
+func (w *WSClient) poll(ctx context.Context, b *wsBatch) {
+	go func() {
+		deadline := time.NewTimer(w.cfg.pollTimeout)
+		defer deadline.Stop()
+		tick := time.NewTicker(w.cfg.pollInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-deadline.C:
+				w.mu.Lock()
+				for _, t := range b.tasks {
+					w.finishLocked(t, &Error{Class: ClassTimeout, Code: CodeTimeout, TaskUUID: t.task.TaskUUID, TaskType: t.task.TaskType,
+						Message: fmt.Sprintf("async task not finished after polling for %v", w.cfg.pollTimeout)})
+				}
+				w.mu.Unlock()
+				return
+			case <-tick.C:
+			}
+			w.mu.Lock()
+			var req []pollTask
+			open := false
+			for _, t := range b.tasks {
+				if t.finished {
+					continue
+				}
+				open = true
+				if t.answered {
+					req = append(req, pollTask{TaskType: TaskGetResponse, TaskUUID: t.task.TaskUUID})
+				}
+			}
+			conn := w.conn
+			w.mu.Unlock()
+			if !open {
+				return
+			}
+			if len(req) == 0 || conn == nil {
+				continue // not acknowledged yet, or reconnecting
+			}
+			msg, err := json.Marshal(req)
+			if err == nil {
+				w.write(conn, msg)
+			}
+		}
+	}()
 }
 
 // touchLocked records a frame for t; w.mu is held.

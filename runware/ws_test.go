@@ -357,11 +357,6 @@ func TestWSRefusedAndMisuse(t *testing.T) {
 	if r.Err == nil || r.Err.Class != ClassAuth || strings.Contains(r.Err.Error(), testKey) || !strings.Contains(r.Err.Message, "[redacted]") {
 		t.Fatalf("err %+v", r.Err)
 	}
-	a := kimi("hi")
-	a.DeliveryMethod = DeliveryAsync
-	if _, err := w.Do(context.Background(), []Task{a}); err == nil {
-		t.Fatal("async accepted")
-	}
 
 	g := newFakeWS(t) // never answers
 	w2 := g.client(t)

@@ -209,3 +209,58 @@ func TestWSClientTimeouts(t *testing.T) {
 		t.Fatalf("hang: err %+v", r.Err)
 	}
 }
+
+// Async delivery over the WebSocket: the first frame is the
+// acknowledgement, then getResponse frames poll until numberResults items
+// are final; the answers are those of async over HTTP.
+func TestWSClientAsyncPolls(t *testing.T) {
+	s := runwaretest.NewServer(runwaretest.Options{TimeScale: 0.01})
+	defer s.Close()
+	poll := runware.WithPollInterval(5 * time.Millisecond)
+	task := wsTask("Describe the sea", runware.DeliveryAsync)
+	task.NumberResults = 2
+	want := doOne(t, runware.NewClient(wsKey, runware.WithEndpoint(s.URL()), poll), task)
+	got := doOne(t, newWS(t, s, poll), task)
+	if want.Err != nil || got.Err != nil || len(got.Results) != 2 {
+		t.Fatalf("http err %v, ws err %v, %d results", want.Err, got.Err, len(got.Results))
+	}
+	texts := map[string]bool{}
+	for _, r := range want.Results {
+		texts[r.Text] = true
+	}
+	for _, r := range got.Results {
+		if !texts[r.Text] || r.Usage == nil || r.Cost == nil {
+			t.Fatalf("ws result %+v, http texts %v", r, texts)
+		}
+	}
+	st := s.Stats()
+	if st.Tasks != 2 || st.Polls < 2 || st.WebSocket.Frames < 2 {
+		t.Fatalf("stats: tasks %d polls %d websocket %+v; want the task once per client, polled over the socket", st.Tasks, st.Polls, st.WebSocket)
+	}
+	if tm := got.Timings; tm.Dispatched.IsZero() || tm.FirstByte.Before(tm.Dispatched) || tm.Done.Before(tm.FirstByte) {
+		t.Fatalf("timings %+v", tm)
+	}
+}
+
+// An acknowledged async task is never submitted again after the connection
+// drops: the client polls for it on the new connection (no double pay).
+func TestWSClientAsyncSurvivesDrop(t *testing.T) {
+	s := runwaretest.NewServer(runwaretest.Options{TimeScale: 0.2})
+	defer s.Close()
+	c := newWS(t, s, runware.WithPollInterval(5*time.Millisecond))
+	done := make(chan *runware.Response)
+	go func() { done <- doOne(t, c, wsTask("Tell a long story", runware.DeliveryAsync)) }()
+	for s.Stats().Polls == 0 {
+		time.Sleep(time.Millisecond) // wait for the acknowledgement (polls start after it)
+	}
+	if s.Handler().DropWebSockets() == 0 {
+		t.Fatal("no connection to drop")
+	}
+	r := <-done
+	if r.Err != nil || len(r.Results) != 1 || r.Results[0].Text == "" {
+		t.Fatalf("got %+v / %v", r.Results, r.Err)
+	}
+	if st := s.Stats(); st.Tasks != 1 || st.WebSocket.Connections != 2 {
+		t.Fatalf("tasks %d, websocket %+v; want one submission over two connections", st.Tasks, st.WebSocket)
+	}
+}
