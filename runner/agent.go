@@ -123,11 +123,15 @@ func (r *run) agentStep(j *job, resp *runware.Response, cached bool) {
 	msgs := make([]runware.Message, 0, len(st.ToolCalls)+1)
 	for i := range st.ToolCalls {
 		tc := &st.ToolCalls[i]
-		if tc.ID == "" {
+		if tc.ID == "" || j.callIDs[tc.ID] {
 			// The wire pairs results with calls by id: give an unnamed
-			// call one, unique in the conversation.
+			// call (or one reusing an id) one, unique in the conversation.
 			tc.ID = fmt.Sprintf("pg_step%d_call%d", n+1, i)
 		}
+		if j.callIDs == nil {
+			j.callIDs = map[string]bool{}
+		}
+		j.callIDs[tc.ID] = true
 		res := j.agent.Answer(*tc)
 		st.ToolResults = append(st.ToolResults, res)
 		calls[i] = runware.MessageTool{ID: tc.ID, Name: tc.Name, Input: toolInput(tc.Arguments)}

@@ -260,3 +260,34 @@ func TestBudgetStepsDoNotWaitForEachOther(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentStepGivesCallsUniqueIDs protects the pairing of results with
+// calls: a call without an id, or reusing one, gets a fresh id, and each
+// tool message answers its call's id with the script's result.
+func TestAgentStepGivesCallsUniqueIDs(t *testing.T) {
+	trials := agentTrials(t, "5")
+	r := &run{cfg: Config{Pricing: eval.DefaultPricing}}
+	j := r.newJob(&trials[0], trials[0].Key)
+	calls := func(ids ...string) *runware.Response {
+		res := runware.Result{FinishReason: "tool_calls"}
+		for _, id := range ids {
+			res.ToolCalls = append(res.ToolCalls, runware.ToolCall{ID: id, Name: "order_status", Arguments: json.RawMessage(`"{\"order\":\"o-9\"}"`)})
+		}
+		return &runware.Response{Results: []runware.Result{res}}
+	}
+	r.agentStep(j, calls("a", "a"), false)
+	r.agentStep(j, calls("", "a"), false)
+	seen := map[string]bool{}
+	for _, st := range j.steps {
+		for k, c := range st.ToolCalls {
+			if seen[c.ID] || c.ID == "" || st.ToolResults[k].ID != c.ID || st.ToolResults[k].Content != "in transit" {
+				t.Fatalf("call %+v result %+v (ids so far %v)", c, st.ToolResults[k], seen)
+			}
+			seen[c.ID] = true
+		}
+	}
+	msgs := j.task.Messages
+	if len(msgs) != 1+2*3 || msgs[1].Role != "assistant" || string(msgs[1].Tools[0].Input) != `{"order":"o-9"}` || msgs[2].Role != "tool" || msgs[2].ID != msgs[1].Tools[0].ID {
+		t.Fatalf("conversation %+v", msgs)
+	}
+}

@@ -60,6 +60,7 @@ type job struct {
 	stepStart   time.Time
 	finalCached bool
 	halted      bool
+	callIDs     map[string]bool // the loop's tool call ids so far
 }
 
 // buildTask turns a trial's request (the native task fields as decoded JSON)
