@@ -25,7 +25,9 @@ import (
 // step's own upper bound is reserved before it is sent. Every step's
 // request is in the attempt log like any other (marked Agent, so that
 // resume never asks for one by its taskUUID: the steps before it would be
-// missing); the sample is journaled once, when the loop ends.
+// missing) and its answer in the step cache (stepCache), from which a loop
+// run again on resume replays the steps it paid for; the sample is
+// journaled once, when the loop ends.
 
 // agentContinues is called with the answered response of an agent job's
 // step (it has been charged, not yet settled). It reports whether the loop
@@ -37,8 +39,8 @@ func (r *run) agentContinues(ctx context.Context, j *job, resp *runware.Response
 	if !r.agentMore(j, resp) {
 		return false, resp, charge
 	}
-	if r.cfg.Cache != nil {
-		_ = r.cfg.Cache.store(&j.task, r.transport(j.trial), resp)
+	if c := r.stepCache(); c != nil {
+		_ = c.store(&j.task, r.transport(j.trial), resp)
 	}
 	r.payTokens(completionTokens(resp))
 	r.agentStep(j, resp, false)
@@ -60,6 +62,20 @@ func (r *run) agentContinues(ctx context.Context, j *job, resp *runware.Response
 	}
 	j.reserved = next
 	return true, nil, 0
+}
+
+// AgentStepsDir is where a run directory keeps the answers of its agent
+// loops' steps (a response Cache), so that a loop interrupted or killed
+// between steps replays, on resume, the steps it already paid for.
+const AgentStepsDir = "agent-steps"
+
+// stepCache is where agent steps are stored and looked up: the response
+// cache (--cache) when there is one, else the run's own StepCache.
+func (r *run) stepCache() *Cache {
+	if r.cfg.Cache != nil {
+		return r.cfg.Cache
+	}
+	return r.cfg.StepCache
 }
 
 // agentMore reports whether resp asks the loop to go on: its answer called
@@ -97,11 +113,12 @@ func completionTokens(resp *runware.Response) int {
 // as long as it has them; it returns the answer that ends the loop when
 // that came from the cache too, else nil (the next step must be sent).
 func (r *run) advanceCached(j *job) *runware.Response {
-	if r.cfg.Cache == nil {
+	c := r.stepCache()
+	if c == nil {
 		return nil
 	}
 	for {
-		resp, ok := r.cfg.Cache.lookup(&j.task, r.transport(j.trial), time.Now())
+		resp, ok := c.lookup(&j.task, r.transport(j.trial), time.Now())
 		if !ok {
 			return nil
 		}
@@ -290,5 +307,5 @@ func agentNote(j *job) string {
 			names = append(names, c.Name)
 		}
 	}
-	return fmt.Sprintf(" after %d agent steps (calls: %s); resume runs the loop again from its first step", len(j.steps), strings.Join(names, ", "))
+	return fmt.Sprintf(" after %d agent steps (calls: %s); resume replays them from the run's step cache and goes on", len(j.steps), strings.Join(names, ", "))
 }

@@ -291,3 +291,31 @@ func TestAgentStepGivesCallsUniqueIDs(t *testing.T) {
 		t.Fatalf("conversation %+v", msgs)
 	}
 }
+
+// TestAgentLoopReplaysPaidStepsOnResume protects resume of a loop stopped
+// between steps: the run's step cache (StepCache, RUN_DIR/agent-steps)
+// replays the steps already paid for, so only the rest is sent.
+func TestAgentLoopReplaysPaidStepsOnResume(t *testing.T) {
+	h := agentHarness(t)
+	trials := agentTrials(t, "5")
+	task, err := buildTask(&trials[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config()
+	cfg.StepCache = LazyCache(filepath.Join(t.TempDir(), AgentStepsDir), "sim")
+	cfg.MaxCost = upperBound(&task, cfg.Pricing) + 1e-9 // stops after step 1
+	if res, _ := h.run(context.Background(), cfg, trials); res.StopReason != journal.StopBudget {
+		t.Fatalf("first invocation stopped %q, want budget", res.StopReason)
+	}
+	cfg.MaxCost = 0
+	h.dir = t.TempDir()
+	_, recs := h.run(context.Background(), cfg, trials)
+	r := recs[0]
+	if got := h.sim.Stats().Requests; got != 3 {
+		t.Fatalf("%d requests over both invocations, want 3 (step 1 once)", got)
+	}
+	if len(r.Steps) != 3 || !r.Steps[0].Cached || r.Steps[1].Cached || r.Cached || !r.Pass {
+		t.Fatalf("steps %+v cached %v pass %v; want step 1 replayed, the rest sent", r.Steps, r.Cached, r.Pass)
+	}
+}

@@ -36,6 +36,10 @@ func OpenCache(dir, namespace string) (*Cache, error) {
 	return &Cache{dir: dir, ns: namespace}, nil
 }
 
+// LazyCache is a cache in dir whose directory is made when its first entry
+// is stored (a run directory's AgentStepsDir, empty for most suites).
+func LazyCache(dir, namespace string) *Cache { return &Cache{dir: dir, ns: namespace} }
+
 // Err is the first error storing an entry met (nil if none): a cache that
 // cannot be written costs money on the next run but does not end this one.
 func (c *Cache) Err() error {

@@ -99,6 +99,11 @@ type Config struct {
 	// in its directory's JudgeCacheDir). Judge checks use the run's Judge
 	// unless the context given to RunTrials carries one (eval.WithJudge).
 	JudgeCache *Cache
+	// StepCache, when set, holds the answered steps of agent loops (a run
+	// keeps them in its directory's AgentStepsDir): a loop run again on
+	// resume replays the steps already paid for. --cache, when set, takes
+	// its place.
+	StepCache *Cache
 	// Retried marks the records of these trial keys as re-runs (--retry-errors).
 	Retried map[string]bool
 	// Progress, when set, is updated as the run goes.

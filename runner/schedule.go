@@ -133,7 +133,7 @@ func (r *run) admit(ctx context.Context, batch []*job, paced bool) error {
 
 // serveCached answers a trial from the response cache, if it is there.
 func (r *run) serveCached(j *job, results chan<- outcome) bool {
-	if r.cfg.Cache == nil {
+	if r.cfg.Cache == nil && (j.agent == nil || r.cfg.StepCache == nil) {
 		return false
 	}
 	j.attemptScheduled = j.scheduled

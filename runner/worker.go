@@ -437,8 +437,10 @@ func (r *run) finish(j *job, resp *runware.Response, charge float64, results cha
 	}
 	r.budget.settle(j.reserved, charge)
 	r.payTokens(completion)
-	if r.cfg.Cache != nil && resp.Err == nil {
-		_ = r.cfg.Cache.store(&j.task, r.transport(j.trial), resp)
+	if c := r.cfg.Cache; c != nil && resp.Err == nil {
+		_ = c.store(&j.task, r.transport(j.trial), resp)
+	} else if c := r.cfg.StepCache; c != nil && resp.Err == nil && j.agent != nil {
+		_ = c.store(&j.task, r.transport(j.trial), resp)
 	}
 	if !j.warmup {
 		r.score(j, recs)

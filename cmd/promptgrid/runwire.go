@@ -94,6 +94,9 @@ func executeRun(ctx context.Context, s *streams, rd *journal.RunDir, cfg runner.
 		w.Close()
 		return nil, withCode(exitInput, err)
 	}
+	// So are the steps of agent loops: a loop stopped between steps
+	// replays, on resume, the steps it paid for.
+	cfg.StepCache = runner.LazyCache(filepath.Join(rd.Path, runner.AgentStepsDir), cacheNamespace)
 	cfg.Progress = &runner.Progress{}
 	stopProgress := func() {}
 	if !quiet {
