@@ -275,7 +275,9 @@ func (r *run) agentRecord(j *job, rec *journal.Record, final *runware.Response) 
 		rec.Cost, rec.CostEstimated = &cost, estimated
 	}
 	rec.Attempts = attempts
-	rec.Cached = allCached && len(steps) > 0
+	// A loop replayed from the run's own step cache was paid for by an
+	// earlier invocation: only --cache makes a sample free.
+	rec.Cached = allCached && len(steps) > 0 && r.cfg.Cache != nil
 	rec.Timings.E2E = nil
 	if rec.Error == nil && allE2E && len(steps) > 0 {
 		rec.Timings.E2E = &e2e
