@@ -3,7 +3,6 @@ package eval
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -130,12 +129,7 @@ cases:
     prompt: q
     agent: {tools: {f: [{result: x}]}}
 `)
-	_, err := Load(p)
-	var ps *Problems
-	if !errors.As(err, &ps) {
-		t.Fatalf("want *Problems, got %v", err)
-	}
-	got := ps.Error()
+	got := loadErr(t, p, LoadOptions{})
 	for _, want := range []string{
 		p + `:26:23: agent maxSteps must be between 1 and 64; got 0`,
 		p + `:8:7: unknown agent option "tool" (did you mean "tools"?)`,

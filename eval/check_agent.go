@@ -217,17 +217,7 @@ func compileSteps(c *compiler, key, val *yaml.Node) Check {
 	return stepsCheck{lo, hi}
 }
 
-func (t stepsCheck) Name() string {
-	switch {
-	case t.lo == t.hi:
-		return fmt.Sprintf("steps = %d", t.lo)
-	case t.lo < 0:
-		return fmt.Sprintf("steps <= %d", t.hi)
-	case t.hi < 0:
-		return fmt.Sprintf("steps >= %d", t.lo)
-	}
-	return fmt.Sprintf("steps in [%d, %d]", t.lo, t.hi)
-}
+func (t stepsCheck) Name() string { return "steps " + t.phrase() }
 
 // phrase says the bounds in words: "exactly 2", "2 to 4", "at most 3".
 func (t stepsCheck) phrase() string {

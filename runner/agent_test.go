@@ -74,6 +74,18 @@ func agentTrials(t *testing.T, maxSteps string) []eval.Trial {
 	return trials
 }
 
+// firstStepBudget is a --max-cost with room for the first step's bound and
+// not for the second's: it is larger (a longer conversation), and the first
+// step's cost is spent by then.
+func firstStepBudget(t *testing.T, tr *eval.Trial, p eval.Pricing) float64 {
+	t.Helper()
+	task, err := buildTask(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return upperBound(&task, p) + 1e-9
+}
+
 func agentHarness(t *testing.T) *harness {
 	var sc []runwaretest.Scenario
 	if err := json.Unmarshal([]byte(agentScenario), &sc); err != nil {
@@ -178,14 +190,8 @@ func TestAgentStepsComeFromTheCache(t *testing.T) {
 func TestAgentLoopStopsWithinTheBudget(t *testing.T) {
 	h := agentHarness(t)
 	trials := agentTrials(t, "5")
-	task, err := buildTask(&trials[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := h.config()
-	// Room for the first step's bound: the second's is larger (a longer
-	// conversation), and the first step's cost is spent.
-	cfg.MaxCost = upperBound(&task, cfg.Pricing) + 1e-9
+	cfg.MaxCost = firstStepBudget(t, &trials[0], cfg.Pricing)
 	res, recs := h.run(context.Background(), cfg, trials)
 	if res.StopReason != journal.StopBudget || h.sim.Stats().Requests != 1 {
 		t.Fatalf("stop %q after %d requests; want budget after 1", res.StopReason, h.sim.Stats().Requests)
@@ -298,13 +304,9 @@ func TestAgentStepGivesCallsUniqueIDs(t *testing.T) {
 func TestAgentLoopReplaysPaidStepsOnResume(t *testing.T) {
 	h := agentHarness(t)
 	trials := agentTrials(t, "5")
-	task, err := buildTask(&trials[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := h.config()
 	cfg.StepCache = LazyCache(filepath.Join(t.TempDir(), AgentStepsDir), "sim")
-	cfg.MaxCost = upperBound(&task, cfg.Pricing) + 1e-9 // stops after step 1
+	cfg.MaxCost = firstStepBudget(t, &trials[0], cfg.Pricing)
 	if res, _ := h.run(context.Background(), cfg, trials); res.StopReason != journal.StopBudget {
 		t.Fatalf("first invocation stopped %q, want budget", res.StopReason)
 	}
