@@ -99,11 +99,11 @@ func (l *AttemptLog) write(as []Attempt) error {
 		if as[i].At.IsZero() {
 			as[i].At = now
 		}
-		line, err := json.Marshal(&as[i])
-		if err != nil {
+		var err error
+		if b, err = appendAttempt(b, &as[i]); err != nil {
 			return fmt.Errorf("encode attempt: %w", err)
 		}
-		b = append(append(b, line...), '\n')
+		b = append(b, '\n')
 	}
 	return l.appendFile.write(b, nil)
 }
