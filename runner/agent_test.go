@@ -321,3 +321,17 @@ func TestAgentLoopReplaysPaidStepsOnResume(t *testing.T) {
 		t.Fatalf("steps %+v cached %v pass %v; want step 1 replayed, the rest sent", r.Steps, r.Cached, r.Pass)
 	}
 }
+
+// TestAgentLoopOverOpenAITransport protects the loop over the
+// OpenAI-compatible endpoint: the calls and results go back as tool_calls
+// and role tool messages, and the answer quotes the results.
+func TestAgentLoopOverOpenAITransport(t *testing.T) {
+	h := agentHarness(t)
+	cfg := h.config()
+	cfg.Transport = "openai"
+	_, recs := h.run(context.Background(), cfg, agentTrials(t, "5"))
+	r := recs[0]
+	if r.Error != nil || len(r.Steps) != 3 || r.Transport != "openai" || r.Text != `Status: {"order":"o-9"}; in transit; Friday.` {
+		t.Fatalf("record error %v, %d steps, transport %q, text %q", r.Error, len(r.Steps), r.Transport, r.Text)
+	}
+}
