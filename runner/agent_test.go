@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
@@ -322,16 +323,36 @@ func TestAgentLoopReplaysPaidStepsOnResume(t *testing.T) {
 	}
 }
 
-// TestAgentLoopOverOpenAITransport protects the loop over the
-// OpenAI-compatible endpoint: the calls and results go back as tool_calls
-// and role tool messages, and the answer quotes the results.
-func TestAgentLoopOverOpenAITransport(t *testing.T) {
-	h := agentHarness(t)
-	cfg := h.config()
-	cfg.Transport = "openai"
-	_, recs := h.run(context.Background(), cfg, agentTrials(t, "5"))
-	r := recs[0]
-	if r.Error != nil || len(r.Steps) != 3 || r.Transport != "openai" || r.Text != `Status: {"order":"o-9"}; in transit; Friday.` {
-		t.Fatalf("record error %v, %d steps, transport %q, text %q", r.Error, len(r.Steps), r.Transport, r.Text)
+// TestAgentLoopOverEveryTransport protects the loop over the
+// OpenAI-compatible endpoint (calls and results as tool_calls and role tool
+// messages) and the WebSocket (sync and async delivery): the answer quotes
+// the scripted results, so they arrived.
+func TestAgentLoopOverEveryTransport(t *testing.T) {
+	const key = "ws-test-key-0123456789abcdef"
+	for _, tc := range []struct{ transport, delivery string }{
+		{"openai", "sync"}, {"websocket", "sync"}, {"websocket", "async"},
+	} {
+		t.Run(tc.transport+"-"+tc.delivery, func(t *testing.T) {
+			var sc []runwaretest.Scenario
+			if err := json.Unmarshal([]byte(agentScenario), &sc); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, runwaretest.Options{APIKeys: []string{key}, Scenarios: sc})
+			cfg := h.config()
+			cfg.API = runware.NewClient(key, runware.WithEndpoint(h.sim.URL()), runware.WithHTTPClient(h.sim.Client()))
+			ws, err := runware.NewWS(key, h.sim.URL(), runware.WithPollInterval(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			cfg.WS, cfg.Transport = ws, tc.transport
+			trials := agentTrials(t, "5")
+			trials[0].Request["deliveryMethod"] = tc.delivery
+			_, recs := h.run(context.Background(), cfg, trials)
+			r := recs[0]
+			if r.Error != nil || len(r.Steps) != 3 || r.Transport != tc.transport || r.Delivery != tc.delivery || r.Text != `Status: {"order":"o-9"}; in transit; Friday.` {
+				t.Fatalf("record error %v, %d steps, transport %q, text %q", r.Error, len(r.Steps), r.Transport, r.Text)
+			}
+		})
 	}
 }
