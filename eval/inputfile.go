@@ -14,9 +14,19 @@ import (
 	"unicode/utf8"
 )
 
-// MaxInputFileBytes bounds every file a suite reads: the suite, its
-// includes, casesFrom data files and JSON Schema files.
+// MaxInputFileBytes bounds every file a suite reads other than the suite
+// file itself: its includes, JSON Schema files and each row of a casesFrom
+// data file (data files as a whole have MaxDataFileBytes).
 const MaxInputFileBytes = 8 << 20
+
+// MaxSuiteFileBytes bounds the suite file itself, which may hold its cases
+// inline (100,000 short cases are 12 to 25 MB; its cases list is parsed a
+// chunk at a time, load_chunks.go). A file the chunking does not handle is
+// parsed whole, about 160 bytes per node, and the densest file
+// (`[a,a,a,...]`) has a node per 2 bytes: parsing a 32 MiB file peaks at
+// about 4 GB in that worst case. Past it, casesFrom streams the cases from
+// a data file.
+const MaxSuiteFileBytes = 32 << 20
 
 // LoadOptions change how LoadWithOptions reads a suite.
 type LoadOptions struct {
@@ -70,22 +80,31 @@ var errOutside = errors.New("outside the suite's directory")
 // which would hang or never end) and at most MaxInputFileBytes. Errors say
 // what to do and never quote the file.
 func (f *inputFiles) read(path string) ([]byte, error) {
+	return f.readMax(path, MaxInputFileBytes)
+}
+
+// readMax is read with limit in place of MaxInputFileBytes (the suite
+// file has MaxSuiteFileBytes).
+func (f *inputFiles) readMax(path string, limit int) ([]byte, error) {
 	if b, ok := f.sources[path]; ok {
 		return b, nil
 	}
-	fh, _, err := f.open(path, MaxInputFileBytes)
+	fh, fi, err := f.open(path, int64(limit))
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
 	// A regular file can still grow while read, or report size 0 (procfs):
-	// never read past the limit.
-	b, err := io.ReadAll(io.LimitReader(fh, MaxInputFileBytes+1))
+	// never read past the limit. The buffer starts at the file's size, so
+	// that a big suite is not copied while it is read.
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(fh, int64(limit)+1))
 	if err != nil {
 		return nil, unwrapPathErr(err)
 	}
-	if len(b) > MaxInputFileBytes {
-		return nil, fmt.Errorf("the file is more than %d bytes: split it", MaxInputFileBytes)
+	b := buf.Bytes()
+	if len(b) > limit {
+		return nil, &tooBigError{limit: int64(limit)}
 	}
 	if !isText(b) {
 		return nil, errNotText
@@ -93,6 +112,17 @@ func (f *inputFiles) read(path string) ([]byte, error) {
 	f.sources[path] = b
 	f.addHash(path, sha256.Sum256(b))
 	return b, nil
+}
+
+// tooBigError refuses a file past its size limit; size is 0 when the file
+// grew past the limit while it was read.
+type tooBigError struct{ size, limit int64 }
+
+func (e *tooBigError) Error() string {
+	if e.size == 0 {
+		return fmt.Sprintf("the file is more than %d bytes: split it", e.limit)
+	}
+	return fmt.Sprintf("the file is %d bytes, more than the limit of %d: split it", e.size, e.limit)
 }
 
 // errNotText refuses a file with NUL bytes or invalid UTF-8.
@@ -122,7 +152,7 @@ func (f *inputFiles) open(path string, limit int64) (*os.File, os.FileInfo, erro
 		return nil, nil, fmt.Errorf("not a regular file (%s): name a plain file", fileKind(fi.Mode()))
 	}
 	if fi.Size() > limit {
-		return nil, nil, fmt.Errorf("the file is %d bytes, more than the limit of %d: split it", fi.Size(), limit)
+		return nil, nil, &tooBigError{size: fi.Size(), limit: limit}
 	}
 	// O_NONBLOCK: if the path was swapped for a FIFO after the Stat, the
 	// open returns at once instead of waiting for a writer.

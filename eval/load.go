@@ -38,19 +38,35 @@ func Load(path string) (*Suite, error) {
 
 // LoadWithOptions is Load with options (see LoadOptions).
 func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
+	s, whole, err := loadSuite(path, opts, true)
+	if whole {
+		s, _, err = loadSuite(path, opts, false)
+	}
+	return s, err
+}
+
+// loadSuite is LoadWithOptions. With chunked, a big suite file's cases are
+// parsed a chunk at a time (load_chunks.go); whole is true when that was
+// abandoned and the file must be loaded again without.
+func loadSuite(path string, opts LoadOptions, chunked bool) (s *Suite, whole bool, err error) {
 	files := newInputFiles(path, opts)
 	l := &loader{path: path, fileOf: map[*yaml.Node]string{}, files: files, sources: files.sources, opts: opts,
-		checkCache: map[*yaml.Node]cachedCheck{}, agentCache: map[*yaml.Node]cachedAgent{}}
+		checkCache: map[*yaml.Node]cachedCheck{}, agentCache: map[*yaml.Node]cachedAgent{}, chunked: chunked}
 	root, err := l.parseFile(path, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if l.chunks != nil && (l.chunks.failed || l.nprobs > 0) {
+		return nil, true, nil
 	}
 	if root != nil {
 		root = l.resolveIncludes(root, path, []string{path})
 	}
-	var s *Suite
 	if root != nil {
 		s = l.suite(root)
+		if l.chunks != nil && l.chunks.failed {
+			return nil, true, nil
+		}
 		if l.nprobs == 0 {
 			l.checkOpenAI(s)
 		}
@@ -59,14 +75,14 @@ func LoadWithOptions(path string, opts LoadOptions) (*Suite, error) {
 		}
 	}
 	if l.nprobs > 0 {
-		return nil, l.problems()
+		return nil, false, l.problems()
 	}
 	h := sha256.New()
 	for _, x := range l.files.hashes {
 		h.Write([]byte(x))
 	}
 	s.Hash = hex.EncodeToString(h.Sum(nil))[:16]
-	return s, nil
+	return s, false, nil
 }
 
 // problems returns the collected problems in file order: the suite first,
@@ -203,13 +219,34 @@ func (l *loader) readFile(path string) ([]byte, error) {
 // unreadable suite file is an I/O error; an unreadable included file is a
 // problem at the include (from). YAML syntax errors are problems.
 func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
-	src, err := l.readFile(path)
+	var src []byte
+	var err error
+	if from == nil {
+		src, err = l.files.readMax(path, MaxSuiteFileBytes)
+	} else {
+		src, err = l.readFile(path)
+	}
 	if err != nil {
+		var big *tooBigError
+		if from == nil && errors.As(err, &big) {
+			// A limit, not an I/O error: a problem like the others.
+			size := "more than " + itoa(big.limit) + " bytes"
+			if big.size > 0 {
+				size = itoa(big.size) + " bytes, more than the limit of " + itoa(big.limit)
+			}
+			l.add(Problem{File: path, Line: 1, Col: 1, Msg: "the suite file is " + size + " (" + itoa(MaxSuiteFileBytes>>20) + " MiB): split it into several suites, or move its cases to a casesFrom data file (streamed, up to 1 GiB)"})
+			return nil, nil
+		}
 		if from == nil {
 			return nil, fmt.Errorf("reading suite: %w", err)
 		}
 		l.errf(from, "cannot read included file: %v", unwrapPathErr(err))
 		return nil, nil
+	}
+	if from == nil && l.chunked && len(src) >= chunkedSuiteBytes {
+		if sk, cc := splitCases(src); cc != nil {
+			l.chunks, src = cc, sk
+		}
 	}
 	doc, ok := l.parseYAML(path, src)
 	if !ok {
@@ -230,6 +267,9 @@ func (l *loader) parseFile(path string, from *yaml.Node) (*yaml.Node, error) {
 	if root.Kind != yaml.MappingNode {
 		l.errf(root, "a suite file must be a mapping of keys (name, model, cases, ...); got %s", kindName(root))
 		return nil, nil
+	}
+	if from == nil && l.chunks != nil && !l.chunks.attach(root) {
+		l.chunks.failed = true
 	}
 	return root, nil
 }

@@ -76,7 +76,11 @@ func (l *loader) loadMessages(n *yaml.Node) []Message { return l.loadConversatio
 // loadCase reads one case; row is non-nil for a case built from a casesFrom
 // data row, whose fields are then the case's vars (over the template's).
 func (l *loader) loadCase(n *yaml.Node, s *Suite, row *rowCtx, extra ...string) *Case {
-	fields, ok := l.fields(n, "a case", append(append([]string(nil), caseKeys...), extra...))
+	known := caseKeys
+	if len(extra) > 0 {
+		known = append(append([]string(nil), caseKeys...), extra...)
+	}
+	fields, ok := l.fields(n, "a case", known)
 	if !ok {
 		return nil
 	}
@@ -84,7 +88,7 @@ func (l *loader) loadCase(n *yaml.Node, s *Suite, row *rowCtx, extra ...string) 
 	if row != nil {
 		c.File, c.Line = row.file, row.line
 	}
-	nodes := map[string]*yaml.Node{}
+	nodes := make(map[string]*yaml.Node, len(fields))
 	for _, f := range fields {
 		nodes[f.key.Value] = f.val
 	}
@@ -294,7 +298,6 @@ type cachedCheck struct {
 // 42 is an integer.
 func (l *loader) renderNode(n *yaml.Node, vars map[string]any, row *rowCtx) (*yaml.Node, bool, bool) {
 	n = deref(n)
-	cp := *n
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !hasAction(n.Value) {
@@ -304,6 +307,7 @@ func (l *loader) renderNode(n *yaml.Node, vars map[string]any, row *rowCtx) (*ya
 		if !ok {
 			return nil, false, false
 		}
+		cp := *n
 		cp.Value = r
 		if tag := soleVarTag(n.Value, vars); tag != "" {
 			// "{{.age}}" alone takes the type of a number or boolean field,
@@ -319,27 +323,42 @@ func (l *loader) renderNode(n *yaml.Node, vars map[string]any, row *rowCtx) (*ya
 		}
 		return &cp, true, true
 	case yaml.MappingNode, yaml.SequenceNode:
-		cp.Content = make([]*yaml.Node, len(n.Content))
-		changed, allOK := false, true
+		// The copy is made only once a child changes: most checks hold no
+		// template, and a copy per check of every inline case is garbage.
+		var content []*yaml.Node
+		allOK := true
 		for i, c := range n.Content {
 			if n.Kind == yaml.MappingNode && i%2 == 0 {
-				cp.Content[i] = c
 				continue
 			}
 			r, ch, ok := l.renderNode(c, vars, row)
 			if !ok {
 				allOK = false
-				r = c
+				continue
 			}
-			cp.Content[i] = r
-			changed = changed || ch
+			if !ch {
+				continue
+			}
+			if content == nil {
+				content = make([]*yaml.Node, len(n.Content))
+				for j, d := range n.Content {
+					if n.Kind == yaml.MappingNode && j%2 == 0 {
+						content[j] = d
+					} else {
+						content[j] = deref(d)
+					}
+				}
+			}
+			content[i] = r
 		}
 		if !allOK {
 			return nil, false, false
 		}
-		if !changed {
+		if content == nil {
 			return n, false, true
 		}
+		cp := *n
+		cp.Content = content
 		return &cp, true, true
 	}
 	return n, false, true

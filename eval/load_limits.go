@@ -18,8 +18,10 @@ const (
 	MaxYAMLDepth = 64
 	// MaxYAMLAliases is how many aliases (*name) one YAML file may use.
 	MaxYAMLAliases = 10_000
-	// MaxYAMLExpandedNodes is how many nodes a YAML file may have once every
-	// alias is expanded in place.
+	// MaxYAMLExpandedNodes is how many nodes the aliases of a YAML file may
+	// add when each is expanded in place (an alias to a list of 10 adds
+	// 10). The file's own nodes are not counted: the parser has built them
+	// already, and the file's size bounds them (MaxSuiteFileBytes).
 	MaxYAMLExpandedNodes = 1_000_000
 	// MaxYAMLExpansionRatio is how many times larger than the file's own
 	// node count its alias expansion may be, once past
@@ -42,14 +44,17 @@ type nodeSize struct {
 	height int   // deepest nesting below and including the node
 }
 
-// yamlBounds measures one parsed YAML file against the limits above.
+// yamlBounds measures one parsed YAML file against the limits above. Only
+// anchored nodes (the targets of aliases) are remembered: the walk reaches
+// every other node once, so a file of a million plain nodes costs no map.
 type yamlBounds struct {
 	probs    []Problem
 	file     string
-	memo     map[*yaml.Node]nodeSize
-	active   map[*yaml.Node]bool // anchors being expanded: an alias to one is a cycle
+	memo     map[*yaml.Node]nodeSize // anchored nodes measured
+	active   map[*yaml.Node]bool     // anchored nodes being measured: an alias to one is a cycle
 	aliases  int
-	parsed   int64
+	parsed   int64 // the file's own nodes (aliases not counted)
+	added    int64 // nodes the aliases add, expanded (saturating)
 	failed   bool
 	worst    *yaml.Node // the alias with the largest expansion
 	worstLen int64
@@ -79,8 +84,8 @@ func yamlBoundsProblems(root *yaml.Node, file string) []Problem {
 		b.errf(b.worst, "this file uses %d aliases, more than the limit of %d: write the values out, or split the suite with include", b.aliases, MaxYAMLAliases)
 		return b.probs
 	}
-	if sz.nodes > MaxYAMLExpandedNodes {
-		b.errf(b.worst, "aliases expand this file to more than %d nodes (the limit is %d; this alias alone expands to %d): an alias bomb? write the values out instead of nesting aliases", MaxYAMLExpandedNodes, MaxYAMLExpandedNodes, b.worstLen)
+	if b.added > MaxYAMLExpandedNodes {
+		b.errf(b.worst, "aliases add more than %d nodes to this file once expanded (the limit is %d; this alias alone expands to %d): an alias bomb? write the values out instead of nesting aliases", MaxYAMLExpandedNodes, MaxYAMLExpandedNodes, b.worstLen)
 		return b.probs
 	}
 	if sz.nodes > minRatioCheckedNodes && sz.nodes > MaxYAMLExpansionRatio*b.parsed {
@@ -122,28 +127,42 @@ func (b *yamlBounds) walk(n *yaml.Node, depth int) nodeSize {
 		if !ok {
 			// The anchor is being reached through an alias before (or
 			// instead of) its definition: measure it here.
+			// (An alias's target is anchored in a parsed file; remember
+			// it even when not, so that no target is measured twice.)
+			b.active[t] = true
 			sz = b.measure(t, depth)
+			delete(b.active, t)
+			if b.failed {
+				return nodeSize{}
+			}
+			b.memo[t] = sz
 		} else if depth-1+sz.height > MaxYAMLDepth {
 			b.errf(n, "alias *%s nests its value deeper than %d levels here: flatten it", n.Value, MaxYAMLDepth)
 			return nodeSize{}
 		}
+		b.added = satAdd(b.added, sz.nodes)
 		if sz.nodes > b.worstLen || b.worst == nil {
 			b.worst, b.worstLen = n, sz.nodes
 		}
 		return sz
 	}
 	b.parsed++
-	if sz, ok := b.memo[n]; ok {
-		return sz
+	if n.Anchor != "" {
+		if sz, ok := b.memo[n]; ok {
+			return sz
+		}
 	}
 	return b.measure(n, depth)
 }
 
-// measure sums n's children (n is not an alias), marking n active so that
-// an alias inside it to n itself is a cycle.
+// measure sums n's children (n is not an alias). An anchored n is marked
+// active while it is measured, so that an alias inside it to n itself is
+// a cycle, and remembered after.
 func (b *yamlBounds) measure(n *yaml.Node, depth int) nodeSize {
-	b.active[n] = true
-	defer delete(b.active, n)
+	if n.Anchor != "" {
+		b.active[n] = true
+		defer delete(b.active, n)
+	}
 	sz := nodeSize{nodes: 1, height: 1}
 	for _, c := range n.Content {
 		cs := b.walk(c, depth+1)
@@ -153,7 +172,9 @@ func (b *yamlBounds) measure(n *yaml.Node, depth int) nodeSize {
 		sz.nodes = satAdd(sz.nodes, cs.nodes)
 		sz.height = max(sz.height, cs.height+1)
 	}
-	b.memo[n] = sz
+	if n.Anchor != "" {
+		b.memo[n] = sz
+	}
 	return sz
 }
 

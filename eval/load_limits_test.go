@@ -166,3 +166,46 @@ func TestSnippetIsShort(t *testing.T) {
 		}
 	}
 }
+
+// TestSuiteFileBound is issue 13: the suite file may be larger than the
+// files it reads (MaxSuiteFileBytes, not MaxInputFileBytes), and past its
+// own bound it is a problem at its first line.
+func TestSuiteFileBound(t *testing.T) {
+	pad := "# " + strings.Repeat("x", MaxInputFileBytes) + "\n"
+	p := writeSuite(t, pad+limitsHead+"cases: [{id: a, prompt: hi}]\n")
+	if s, err := Load(p); err != nil || s.NumCases() != 1 {
+		t.Fatalf("a suite of %d bytes: %v", MaxInputFileBytes+len(pad), err)
+	}
+	pad = "# " + strings.Repeat("x", MaxSuiteFileBytes) + "\n"
+	p = writeSuite(t, pad+limitsHead+"cases: [{id: a, prompt: hi}]\n")
+	got := loadErr(t, p, LoadOptions{})
+	if want := "suite.yaml:1:1: the suite file is " + itoa(int64(len(pad)+len(limitsHead)+29)) + " bytes, more than the limit of 33554432 (32 MiB)"; !strings.Contains(got, want) {
+		t.Errorf("missing %q in:\n%.500s", want, got)
+	}
+}
+
+// TestPlainNodesNotCounted is issue 13: a file's own nodes, however many,
+// are not an alias expansion (its size bounds them).
+func TestPlainNodesNotCounted(t *testing.T) {
+	items := strings.Repeat("1,", MaxYAMLExpandedNodes+10) + "1"
+	p := writeSuite(t, limitsHead+"cases:\n  - id: a\n    prompt: hi\n    vars: {x: ["+items+"]}\n")
+	if _, err := Load(p); err != nil {
+		t.Fatalf("%d plain nodes: %.500v", MaxYAMLExpandedNodes+10, err)
+	}
+}
+
+// TestAliasExpansionBound checks that the nodes aliases add are bounded
+// on their own, in a file big enough for the ratio not to catch them.
+func TestAliasExpansionBound(t *testing.T) {
+	list := "[" + strings.Repeat("1,", 999) + "1]"
+	var b strings.Builder
+	b.WriteString(limitsHead + "cases:\n  - id: a\n    prompt: hi\n    vars:\n      a: &a " + list + "\n      plain: [" + strings.Repeat("2,", 130_000) + "2]\n      b: [")
+	for range 1100 {
+		b.WriteString("*a,")
+	}
+	b.WriteString("*a]\n")
+	p := writeSuite(t, b.String())
+	if got := loadErr(t, p, LoadOptions{}); !strings.Contains(got, "aliases add more than 1000000 nodes to this file once expanded") {
+		t.Errorf("got:\n%.500s", got)
+	}
+}

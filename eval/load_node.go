@@ -40,6 +40,10 @@ type loader struct {
 	// of its template fields, so that a case's vars can be checked against
 	// them and problems point at the variant.
 	variantNodes []map[string]*yaml.Node
+	// chunked lets the suite file's cases be parsed in chunks, and chunks
+	// is its cases list when they are (load_chunks.go).
+	chunked bool
+	chunks  *caseChunks
 }
 
 // file names the file a node comes from.

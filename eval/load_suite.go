@@ -112,10 +112,21 @@ func (l *loader) suite(root *yaml.Node) *Suite {
 	}
 	ids := map[string]*yaml.Node{}
 	if f, ok := get("cases"); ok {
-		if items, ok := l.list(f.val, "cases"); ok {
-			for _, it := range items {
+		if l.chunks != nil && f.val == l.chunks.seq {
+			l.chunkCases(s, ids)
+		} else if items, ok := l.list(f.val, "cases"); ok {
+			// Once a case is compiled its subtree is dropped, so that
+			// the tree shrinks while the cases grow (the parser built it
+			// whole: ~160 bytes a node). An anchored list may be reached
+			// through an alias too, so it is left whole.
+			seq := deref(f.val)
+			release := seq.Anchor == ""
+			for i, it := range items {
 				if c := l.loadCase(it, s, nil); c != nil {
 					l.addCase(s, c, it, ids)
+				}
+				if release {
+					items[i], seq.Content[i] = nil, nil
 				}
 			}
 		}
@@ -149,8 +160,22 @@ func (l *loader) addCase(s *Suite, c *Case, at *yaml.Node, ids map[string]*yaml.
 		l.errf(pos, "duplicate case id %q%s", c.ID, where)
 		return
 	}
-	ids[c.ID] = at
+	ids[c.ID] = l.posNode(at)
 	s.Cases = append(s.Cases, c)
+}
+
+// posNode is a node at n's line that holds none of n's subtree: n's first
+// key when it is a scalar on n's line (a block mapping starts at it), else
+// a bare copy of n's position. Keeping it instead of n lets n's subtree go.
+func (l *loader) posNode(n *yaml.Node) *yaml.Node {
+	if len(n.Content) > 0 && n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Line == n.Line {
+		return n.Content[0]
+	}
+	p := &yaml.Node{Kind: n.Kind, Line: n.Line, Column: n.Column}
+	if f, ok := l.fileOf[n]; ok {
+		l.fileOf[p] = f
+	}
+	return p
 }
 
 // loadRequestDefaults validates the request mapping and moves the fields
