@@ -70,13 +70,16 @@ const (
 	chunkBytes = 32 * 1024
 )
 
-// chunk is a run of consecutive lines decoded by one worker.
+// chunk is a run of consecutive lines decoded by one worker: into records
+// (recs) or keys (keys), depending on the reader.
 type chunk struct {
 	buf   []byte
 	spans []lineSpan
 	recs  []*Record
-	// err is the decode error of spans[len(recs)], the first line that
-	// did not decode; no later line of the chunk is decoded.
+	keys  []Key
+	// err is the decode error of spans[n], n the number of lines decoded
+	// (the first line that did not decode); no later line of the chunk is
+	// decoded.
 	err  error
 	done chan struct{}
 }
@@ -87,6 +90,15 @@ func newChunk() *chunk {
 	return &chunk{buf: make([]byte, 0, chunkBytes+4096), done: make(chan struct{})}
 }
 
+// reset empties c for another run of lines.
+func (c *chunk) reset() {
+	c.buf, c.spans = c.buf[:0], c.spans[:0]
+	clear(c.recs)
+	clear(c.keys)
+	c.recs, c.keys, c.err = c.recs[:0], c.keys[:0], nil
+	c.done = make(chan struct{})
+}
+
 func (c *chunk) add(line []byte, lineNo int) {
 	start := len(c.buf)
 	c.buf = append(c.buf, line...)
@@ -95,16 +107,45 @@ func (c *chunk) add(line []byte, lineNo int) {
 
 func (c *chunk) full() bool { return len(c.spans) >= chunkLines || len(c.buf) >= chunkBytes }
 
-func (c *chunk) decode() {
+func (c *chunk) line(i int) []byte { return c.buf[c.spans[i].start:c.spans[i].end] }
+
+// decodeRecord decodes one trimmed line into a new record: by recDecoder
+// when it can vouch for the result, else by json.Unmarshal.
+func decodeRecord(d *recDecoder, line []byte) (*Record, error) {
+	rec := new(Record)
+	if d.decode(line, rec) {
+		return rec, nil
+	}
+	*rec = Record{}
+	if err := json.Unmarshal(line, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// decodeRecords fills c.recs.
+func (c *chunk) decodeRecords(d *recDecoder) {
 	defer close(c.done)
-	c.recs = make([]*Record, 0, len(c.spans))
-	for _, sp := range c.spans {
-		rec := new(Record)
-		if err := json.Unmarshal(c.buf[sp.start:sp.end], rec); err != nil {
+	for i := range c.spans {
+		rec, err := decodeRecord(d, c.line(i))
+		if err != nil {
 			c.err = err
 			return
 		}
 		c.recs = append(c.recs, rec)
+	}
+}
+
+// decodeKeys fills c.keys.
+func (c *chunk) decodeKeys(*recDecoder) {
+	defer close(c.done)
+	for i := range c.spans {
+		var k Key
+		if err := decodeKey(c.line(i), &k); err != nil {
+			c.err = err
+			return
+		}
+		c.keys = append(c.keys, k)
 	}
 }
 
@@ -116,24 +157,48 @@ var errQuit = errors.New("journal: reader stopped")
 func decodeWith(r io.Reader, name string, workers int, fn func(rec *Record, lineNo int) error) (ReadStats, error) {
 	var st ReadStats
 	if workers <= 1 {
+		var d recDecoder
 		var err error
 		st.PartialTail, err = scanLines(r, name, func(line []byte, lineNo int) error {
-			var rec Record
-			if err := json.Unmarshal(line, &rec); err != nil {
+			rec, err := decodeRecord(&d, line)
+			if err != nil {
 				return lineError(name, lineNo, err)
 			}
 			st.Records++
-			return fn(&rec, lineNo)
+			return fn(rec, lineNo)
 		})
 		return st, err
 	}
+	var err error
+	st.PartialTail, err = readChunks(r, name, workers, (*chunk).decodeRecords, func(c *chunk) error {
+		for i, rec := range c.recs {
+			st.Records++
+			if err := fn(rec, c.spans[i].lineNo); err != nil {
+				return err
+			}
+		}
+		if c.err != nil {
+			return lineError(name, c.spans[len(c.recs)].lineNo, c.err)
+		}
+		return nil
+	})
+	return st, err
+}
 
+// readChunks splits r into chunks of lines (scanLines), has workers
+// goroutines decode them (decodeChunk, each worker with its own
+// recDecoder) and calls consume with each decoded chunk in file order from
+// the caller's goroutine, stopping at its first error. A chunk is reused
+// once consume has returned; about workers + 3 chunks are in memory.
+func readChunks(r io.Reader, name string, workers int, decodeChunk func(*chunk, *recDecoder), consume func(*chunk) error) (partialTail bool, err error) {
 	// The scanner hands each full chunk to the consumer (order) and then to
 	// the workers (work); the consumer waits for each chunk in turn to be
-	// decoded. order's capacity bounds the chunks in memory.
+	// decoded. order's capacity bounds the chunks in memory; free holds
+	// the consumed ones for the scanner to fill again.
 	quit := make(chan struct{})
 	order := make(chan *chunk, workers+1)
 	work := make(chan *chunk, workers)
+	free := make(chan *chunk, workers+3)
 	var wg sync.WaitGroup
 	var partial bool
 	var readErr error
@@ -142,7 +207,16 @@ func decodeWith(r io.Reader, name string, workers int, fn func(rec *Record, line
 		defer wg.Done()
 		defer close(order)
 		defer close(work)
-		c := newChunk()
+		next := func() *chunk {
+			select {
+			case c := <-free:
+				c.reset()
+				return c
+			default:
+				return newChunk()
+			}
+		}
+		c := next()
 		send := func() error {
 			select {
 			case order <- c:
@@ -154,7 +228,7 @@ func decodeWith(r io.Reader, name string, workers int, fn func(rec *Record, line
 			case <-quit:
 				return errQuit
 			}
-			c = newChunk()
+			c = next()
 			return nil
 		}
 		partial, readErr = scanLines(r, name, func(line []byte, lineNo int) error {
@@ -171,38 +245,36 @@ func decodeWith(r io.Reader, name string, workers int, fn func(rec *Record, line
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var d recDecoder
 			for {
 				select {
 				case c, ok := <-work:
 					if !ok {
 						return
 					}
-					c.decode()
+					decodeChunk(c, &d)
 				case <-quit:
 					return
 				}
 			}
 		}()
 	}
-	// However the consumer leaves (done, an error, a panic in fn), the
-	// scanner and the workers stop before decodeWith returns.
+	// However the consumer leaves (done, an error, a panic in consume),
+	// the scanner and the workers stop before readChunks returns.
 	defer func() {
 		close(quit)
 		wg.Wait()
 	}()
 	for c := range order {
 		<-c.done
-		for i, rec := range c.recs {
-			st.Records++
-			if err := fn(rec, c.spans[i].lineNo); err != nil {
-				return st, err
-			}
+		if err := consume(c); err != nil {
+			return false, err
 		}
-		if c.err != nil {
-			return st, lineError(name, c.spans[len(c.recs)].lineNo, c.err)
+		select {
+		case free <- c:
+		default:
 		}
 	}
 	// order is closed: the scanner has set partial and readErr.
-	st.PartialTail = partial
-	return st, readErr
+	return partial, readErr
 }

@@ -3,7 +3,9 @@ package journal
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"unicode/utf8"
 )
@@ -42,14 +44,37 @@ func ReadKeys(path string, fn func(*Key) error) (ReadStats, error) {
 		return ReadStats{}, fmt.Errorf("open journal: %w", err)
 	}
 	defer f.Close()
+	return readKeysWith(f, path, runtime.GOMAXPROCS(0), fn)
+}
+
+// readKeysWith is ReadKeys of r with the given number of scanning
+// goroutines (1: none). Lines are scanned a few chunks ahead of fn, as
+// Read decodes them; fn is called in file order from one goroutine.
+func readKeysWith(r io.Reader, name string, workers int, fn func(*Key) error) (ReadStats, error) {
 	var st ReadStats
-	var k Key
-	st.PartialTail, err = scanLines(f, path, func(line []byte, lineNo int) error {
-		if err := decodeKey(line, &k); err != nil {
-			return lineError(path, lineNo, err)
+	var err error
+	if workers <= 1 {
+		var k Key
+		st.PartialTail, err = scanLines(r, name, func(line []byte, lineNo int) error {
+			if err := decodeKey(line, &k); err != nil {
+				return lineError(name, lineNo, err)
+			}
+			st.Records++
+			return fn(&k)
+		})
+		return st, err
+	}
+	st.PartialTail, err = readChunks(r, name, workers, (*chunk).decodeKeys, func(c *chunk) error {
+		for i := range c.keys {
+			st.Records++
+			if err := fn(&c.keys[i]); err != nil {
+				return err
+			}
 		}
-		st.Records++
-		return fn(&k)
+		if c.err != nil {
+			return lineError(name, c.spans[len(c.keys)].lineNo, c.err)
+		}
+		return nil
 	})
 	return st, err
 }

@@ -224,7 +224,7 @@ func (a *Aggregator) Add(r *journal.Record) {
 }
 
 // rowOf describes a record of case cs for its cell's sample log.
-func (a *Aggregator) rowOf(r *journal.Record, cs int32, inline bool) []byte {
+func (a *Aggregator) rowOf(r *journal.Record, cs int32, inline bool) sampleRow {
 	errClass, tags := int32(-1), int32(-1)
 	if r.Error != nil {
 		errClass = a.classes.intern(r.Error.Class)
@@ -239,9 +239,7 @@ func (a *Aggregator) rowOf(r *journal.Record, cs int32, inline bool) []byte {
 			a.tagSets = append(a.tagSets, r.Tags)
 		}
 	}
-	row := rowOf(r, cs, errClass, tags, inline)
-	a.enc = row.encode(a.enc[:0])
-	return a.enc
+	return rowOf(r, cs, errClass, tags, inline)
 }
 
 // interner numbers strings in the order they are first seen.
@@ -320,14 +318,24 @@ func (a *Aggregator) Close() *Summary {
 	sort.Strings(s.Axes)
 	// The total's cases pool each case's samples over the cells; the
 	// smallest number of samples a case has in a cell is the default k.
+	// With one cell the total's counts are that cell's: one slice serves
+	// both. No case is numbered any more: the table's index goes.
+	a.cases.dropIndex()
 	n := a.cases.len()
-	total, counts := make([]caseCount, n), make([]caseCount, n)
+	single := len(a.cells) == 1
+	counts := make([]caseCount, n)
+	total := counts
+	if !single {
+		total = make([]caseCount, n)
+	}
 	minN := 0
 	for _, c := range a.cells {
 		c.caseCounts(counts)
 		for i, cc := range counts {
 			if cc.samples > 0 {
-				total[i].add(cc)
+				if !single {
+					total[i].add(cc)
+				}
 				if minN == 0 || int(cc.samples) < minN {
 					minN = int(cc.samples)
 				}
@@ -362,7 +370,9 @@ func (a *Aggregator) Close() *Summary {
 	order := a.cases.order()
 	s.Cells = []*Cell{}
 	for _, c := range accs {
-		c.caseCounts(counts)
+		if !single {
+			c.caseCounts(counts)
+		}
 		s.Cells = append(s.Cells, c.summary(a, s.Ks, true, counts, order, []*cellAcc{c}))
 	}
 	counts = nil
@@ -646,14 +656,23 @@ type ciRanks struct {
 // ciMemo holds the ranks found for each (n, p): they depend on nothing
 // else, finding them costs n log-gamma evaluations, and a report asks for
 // the same n many times (every timing of a cell, and the total, and every
-// cell of a uniform grid). It is emptied when it grows past ciMemoMax.
+// cell of a uniform grid). Each entry is computed once, by the first to
+// ask (the others, summarising other fields at the same time, wait for
+// it). It is emptied when it grows past ciMemoMax.
 var (
 	ciMu   sync.Mutex
-	ciMemo = map[struct {
-		n int
-		p float64
-	}]ciRanks{}
+	ciMemo = map[ciKey]*ciEntry{}
 )
+
+type ciKey struct {
+	n int
+	p float64
+}
+
+type ciEntry struct {
+	once sync.Once
+	rk   ciRanks
+}
 
 const ciMemoMax = 4096
 
@@ -663,22 +682,19 @@ func quantileCI(sorted []float64, p float64) (lo, hi float64, ok bool) {
 	if !(p > 0 && p < 1) || n < 2 || !slices.IsSorted(sorted) {
 		return QuantileCI(sorted, p, ciConf)
 	}
-	key := struct {
-		n int
-		p float64
-	}{n, p}
+	key := ciKey{n, p}
 	ciMu.Lock()
-	rk, hit := ciMemo[key]
-	ciMu.Unlock()
-	if !hit {
-		rk.r, rk.s, rk.found = orderStatisticInterval(n, p, ciConf)
-		ciMu.Lock()
+	e := ciMemo[key]
+	if e == nil {
 		if len(ciMemo) >= ciMemoMax {
 			clear(ciMemo)
 		}
-		ciMemo[key] = rk
-		ciMu.Unlock()
+		e = &ciEntry{}
+		ciMemo[key] = e
 	}
+	ciMu.Unlock()
+	e.once.Do(func() { e.rk.r, e.rk.s, e.rk.found = orderStatisticInterval(n, p, ciConf) })
+	rk := e.rk
 	if !rk.found {
 		return math.NaN(), math.NaN(), false
 	}

@@ -39,12 +39,14 @@ func writeScaleJournal(b *testing.B, n int) string {
 	start := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
 	var buf []byte
 	for i := range n {
-		e2e := 1 + float64(i%997)/7
+		// Timings as the runner writes them: milliseconds of whole
+		// nanosecond durations.
+		e2e := time.Millisecond + time.Duration(i%997)*time.Millisecond/7
 		r := &journal.Record{V: journal.Version, RunID: "scale", Suite: "scale", SuiteHash: "h",
 			CaseID: fmt.Sprintf("q-row-%d", i), Seed: 1, Results: 1, TrialKey: strconv.Itoa(i), TaskUUID: strconv.Itoa(i),
 			Delivery: "stream", Attempts: 1, FinishReason: "stop", Text: "Simulated answer",
-			Timings: journal.Timings{Scheduled: start.Add(time.Duration(i) * time.Microsecond), Queue: ms(1),
-				TTFT: ms(e2e / 3), TTFO: ms(e2e / 2), E2E: ms(e2e), ToSuccess: ms(e2e + 1)},
+			Timings: journal.Timings{Scheduled: start.Add(time.Duration(i) * time.Microsecond), Queue: journal.Ms(time.Millisecond),
+				TTFT: journal.Ms(e2e / 3), TTFO: journal.Ms(e2e / 2), E2E: journal.Ms(e2e), ToSuccess: journal.Ms(e2e + time.Millisecond)},
 			Usage: &journal.Usage{Prompt: 12, Completion: 40 + i%9, Total: 52 + i%9},
 			Cost:  usd(1e-5),
 			Checks: []eval.Outcome{{Check: `contains "City"`, Reason: "expected to contain \"City\""},

@@ -60,6 +60,10 @@ func (t *caseTable) intern(id string) int32 {
 	}
 }
 
+// dropIndex frees the slots: the table can no longer intern, only give ids
+// and their order.
+func (t *caseTable) dropIndex() { t.slots = nil }
+
 // grow doubles the slots, keeping them at most half full.
 func (t *caseTable) grow() {
 	slots := make([]int32, 2*len(t.slots))

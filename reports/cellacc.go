@@ -2,6 +2,9 @@ package reports
 
 import (
 	"math"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
@@ -33,6 +36,13 @@ type cellAcc struct {
 	share  float64
 	shareN int
 	steps  stepsAcc
+	// nVals and nCens count the observed and censored values of each
+	// field (fTTFT...) among the inline rows of the log (gatherDists sizes
+	// its buffers by them and skips empty fields); dists are the cell's
+	// distributions once summarised (the total of a one-cell run reuses
+	// them).
+	nVals, nCens [nFields]int
+	dists        *[nFields]Dist
 }
 
 // pendingKey is a request with several results of a case.
@@ -59,7 +69,9 @@ func (c *cellAcc) add(a *Aggregator, r *journal.Record, cs int32, req *journal.I
 	}
 	c.m.add(r)
 	c.steps.add(r)
-	c.log.add(a.rowOf(r, cs, req == nil))
+	row := a.rowOf(r, cs, req == nil)
+	c.log.add(&row, &a.enc)
+	c.count(&row)
 	if req != nil {
 		k := pendingKey{*req, cs}
 		q, ok := c.pending[k]
@@ -117,7 +129,86 @@ const (
 	fPrompt
 	fThinking
 	fVisible
+	nFields
 )
+
+// count adds a row of the log to nVals and nCens.
+func (c *cellAcc) count(row *sampleRow) {
+	if row.usage {
+		c.nVals[fPrompt]++
+		c.nVals[fThinking]++
+		c.nVals[fVisible]++
+	}
+	if !row.inline {
+		return
+	}
+	for f := range fPrompt {
+		switch _, ok, cens := row.times.timeValue(f); {
+		case ok:
+			c.nVals[f]++
+		case cens:
+			c.nCens[f]++
+		}
+	}
+}
+
+// fieldQuantiles are the quantiles reported of each field.
+var fieldQuantiles = [nFields][]float64{fTTFT: latencyQuantiles, fTTFO: latencyQuantiles, fE2E: latencyQuantiles,
+	fQueue: latencyQuantiles, fToSuccess: latencyQuantiles, fPrompt: tokenQuantiles, fThinking: tokenQuantiles,
+	fVisible: tokenQuantiles}
+
+// gatherDists describes every field over the cells in from (gatherDist),
+// a few fields at a time on GOMAXPROCS goroutines (each holds one field's
+// values), skipping the fields no sample has. A cell's own distributions
+// are kept (dists), and reused when the total gathers that one cell again.
+func gatherDists(from []*cellAcc) [nFields]Dist {
+	if len(from) == 1 && from[0].dists != nil {
+		out := *from[0].dists
+		for i := range out {
+			out[i].Quantiles = slices.Clone(out[i].Quantiles)
+		}
+		return out
+	}
+	var out [nFields]Dist
+	var sizes [nFields][2]int
+	var todo []int
+	for f := range nFields {
+		for _, fc := range from {
+			sizes[f][0] += fc.nVals[f]
+			sizes[f][1] += fc.nCens[f]
+			if f < fPrompt {
+				sizes[f][0] += len(fc.pending)
+				sizes[f][1] += len(fc.pending)
+			}
+		}
+		if sizes[f] == [2]int{} {
+			out[f] = newCensoredDist(nil, nil, fieldQuantiles[f])
+			continue
+		}
+		todo = append(todo, f)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	next := make(chan int, len(todo))
+	for _, f := range todo {
+		next <- f
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for f := range next {
+				xs, cs := make([]float64, 0, sizes[f][0]), make([]float64, 0, sizes[f][1])
+				out[f] = gatherDist(from, f, fieldQuantiles[f], &xs, &cs)
+			}
+		})
+	}
+	wg.Wait()
+	if len(from) == 1 && from[0].keep {
+		d := out
+		from[0].dists = &d
+	}
+	return out
+}
 
 // timeValue is what a request adds to the distribution of a timing
 // field: an observed value (ok), a censoring bound (cens: E2E and time to
@@ -180,21 +271,16 @@ func gatherDist(from []*cellAcc, field int, ps []float64, buf, cbuf *[]float64) 
 // every cell for the total).
 func (c *cellAcc) summary(a *Aggregator, ks []int, perCase bool, counts []caseCount, order []int32, from []*cellAcc) *Cell {
 	opts := &a.opts
-	var buf, cbuf []float64
-	dist := func(field int, ps []float64) Dist { return gatherDist(from, field, ps, &buf, &cbuf) }
+	ds := gatherDists(from)
 	out := &Cell{Label: c.label, Cell: c.cell, Variant: c.variant, Values: c.values,
 		Samples: c.m.samples, Passed: c.m.passed, Errored: c.m.errored,
-		TTFT: dist(fTTFT, latencyQuantiles), TTFO: dist(fTTFO, latencyQuantiles),
-		E2E: dist(fE2E, latencyQuantiles), Queue: dist(fQueue, latencyQuantiles),
-		ToSuccess:    dist(fToSuccess, latencyQuantiles),
-		PromptTokens: dist(fPrompt, tokenQuantiles), ThinkingTokens: dist(fThinking, tokenQuantiles),
-		VisibleTokens: dist(fVisible, tokenQuantiles),
-		Cost:          c.m.cost(), Errors: c.m.errorMap(), Retries: c.m.retries, Cached: c.m.cached,
+		TTFT: ds[fTTFT], TTFO: ds[fTTFO], E2E: ds[fE2E], Queue: ds[fQueue], ToSuccess: ds[fToSuccess],
+		PromptTokens: ds[fPrompt], ThinkingTokens: ds[fThinking], VisibleTokens: ds[fVisible],
+		Cost: c.m.cost(), Errors: c.m.errorMap(), Retries: c.m.retries, Cached: c.m.cached,
 		DistinctShare: nan,
 		Judge:         Judge{Calls: c.m.judgeCalls, Cached: c.m.judgeCached, Tokens: c.m.judgeTokens, Cost: Num(c.m.judgeCost)},
 		Steps:         c.steps.summary(),
 	}
-	buf, cbuf = nil, nil
 	// The cell's cases in id order, with their counts.
 	for _, ci := range order {
 		if counts[ci].samples > 0 {

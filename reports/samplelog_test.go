@@ -1,13 +1,19 @@
 package reports
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/promptgrid/promptgrid/journal"
 )
 
 // A row read back from a sample log is the row written, bit for bit:
@@ -22,16 +28,24 @@ func TestSampleLogRoundTrip(t *testing.T) {
 			times: requestTimes{ttft: nan, ttfo: nan, e2e: nan, queue: 0, toSuccess: nan, e2eBound: 30000.5, toSuccessBound: nan}},
 		{cs: 5, hasCost: true, costEstimated: true, cost: math.Inf(1), usage: true, prompt: math.MaxInt64, thinking: math.MinInt64, errClass: -1, tags: -1},
 		{cs: 6, hasCost: true, cost: nan, errClass: -1, tags: -1, seed: math.MaxInt64},
+		// Values that are not whole nanoseconds (or whole 1e-12 USD), or
+		// whose fixed-point form would not give them back: kept raw.
+		{cs: 7, hasCost: true, cost: 0.000271 * 3, errClass: -1, tags: -1, inline: true,
+			times: requestTimes{ttft: 1.0 / 3, ttfo: math.Copysign(0, -1), e2e: 1e300, queue: -2.5, toSuccess: 5e-324, answered: true, e2eBound: nan, toSuccessBound: math.Inf(-1)}},
+		{cs: 8, hasCost: true, cost: math.Copysign(0, -1), errClass: -1, tags: -1, inline: true, retries: 1,
+			times: requestTimes{ttft: 0, ttfo: 9007199254.740991, e2e: 9007199254.740993, queue: 1e-6, toSuccess: 86400000.000001, e2eBound: 0.000271 * 3, toSuccessBound: nan}},
 	}
 	var l sampleLog
 	var want []sampleRow
 	var buf []byte
-	for i := range 3 * logChunk / 40 {
+	for i := range 3 * logChunk / 20 {
 		r := rows[i%len(rows)]
 		r.cs += int32(i)
+		if i%7 == 3 {
+			r.cs = int32(i / 2)
+		}
 		want = append(want, r)
-		buf = r.encode(buf[:0])
-		l.add(buf)
+		l.add(&r, &buf)
 	}
 	if len(l.chunks) < 2 {
 		t.Fatalf("%d chunks; the test wants rows in several", len(l.chunks))
@@ -80,5 +94,35 @@ func TestCaseTable(t *testing.T) {
 	sort.Strings(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("order (-sort.Strings +order):\n%s", diff)
+	}
+}
+
+// The timings the runner writes (journal.Ms of a duration, through the
+// journal's JSON) and decimal costs take the compact fixed-point form, and
+// every value reads back bit for bit.
+func TestSampleLogFixedPoint(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	check := func(v, scale float64, wantFixed bool) {
+		t.Helper()
+		b := appendNum(nil, v, scale)
+		if fixed := b[0]&1 == 1; fixed != wantFixed {
+			t.Fatalf("appendNum(%v, %g): fixed %v, want %v", v, scale, fixed, wantFixed)
+		}
+		got, rest := readNum(b, scale)
+		if math.Float64bits(got) != math.Float64bits(v) || len(rest) != 0 {
+			t.Fatalf("readNum(appendNum(%v)) = %v (%d bytes left)", v, got, len(rest))
+		}
+	}
+	for range 100000 {
+		d := time.Duration(rnd.Int64N(int64(200 * time.Hour)))
+		line, _ := json.Marshal(journal.Ms(d))
+		var v float64
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Fatal(err)
+		}
+		check(v, msScale, true)
+		c, _ := strconv.ParseFloat(fmt.Sprintf("%.*f", rnd.IntN(12), rnd.Float64()), 64)
+		check(c, costScale, true)
+		check(rnd.Float64()*1000, msScale, false)
 	}
 }

@@ -72,6 +72,7 @@ otherwise they fail with a reason saying so.`,
 func judgeCacheDir(runDir string) string { return filepath.Join(runDir, runner.JudgeCacheDir) }
 
 func reportRun(ctx context.Context, s *streams, o *reportOptions) error {
+	defer startSoftMemoryLimit()()
 	if ctx == nil {
 		ctx = context.Background()
 	}

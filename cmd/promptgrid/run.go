@@ -128,6 +128,7 @@ Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
 
 // runRun runs a suite (or resumes a run) and reports on it.
 func runRun(ctx context.Context, s *streams, o *runOptions) error {
+	defer startSoftMemoryLimit()()
 	if err := o.report.validate(); err != nil {
 		return err
 	}

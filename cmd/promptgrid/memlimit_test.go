@@ -1,0 +1,48 @@
+package main
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+)
+
+// TestSoftLimitFollowsLiveHeap: the limit is never below the floor (small
+// runs are left to GOGC) and always leaves room above the live heap (the
+// collector must not run back to back).
+func TestSoftLimitFollowsLiveHeap(t *testing.T) {
+	if got := softLimit(0); got != softLimitFloor {
+		t.Errorf("softLimit(0) = %d, want the floor %d", got, softLimitFloor)
+	}
+	for _, live := range []uint64{100 << 20, 1 << 30, 8 << 30} {
+		if got := softLimit(live); got < int64(live+live/4) {
+			t.Errorf("softLimit(%d) = %d: less than 25%% above the live heap", live, got)
+		}
+	}
+}
+
+// TestSoftLimitLeavesUsersGOMEMLIMIT: a GOMEMLIMIT in the environment is
+// the user's and is not overridden.
+func TestSoftLimitLeavesUsersGOMEMLIMIT(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "off")
+	before := debug.SetMemoryLimit(-1)
+	stop := startSoftMemoryLimit()
+	during := debug.SetMemoryLimit(-1)
+	stop()
+	if during != before {
+		t.Fatalf("memory limit %d while running, %d before: GOMEMLIMIT was overridden", during, before)
+	}
+}
+
+// TestSoftLimitRestored: the limit there was is back once the command ends.
+func TestSoftLimitRestored(t *testing.T) {
+	before := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(before)
+	stop := startSoftMemoryLimit()
+	if during := debug.SetMemoryLimit(-1); during == math.MaxInt64 {
+		t.Fatalf("no soft limit while running")
+	}
+	stop()
+	if after := debug.SetMemoryLimit(-1); after != math.MaxInt64 {
+		t.Fatalf("limit %d after stop, want %d restored", after, int64(math.MaxInt64))
+	}
+}

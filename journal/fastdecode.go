@@ -1,0 +1,742 @@
+package journal
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// recDecoder decodes one journal line into a Record without reflection: the
+// fast path of Read. It gives exactly what json.Unmarshal into a zero Record
+// gives, or reports that it cannot vouch for the result (false), and the
+// line then goes to json.Unmarshal (which also gives the error of a line that
+// is not a record). It gives up on anything unusual: a key spelt in another
+// case or with escapes, a string with invalid UTF-8 or an escaped surrogate,
+// a value of an unexpected type, a repeated array field, deep nesting. The
+// rarely written agent fields (steps, toolCalls, media) are decoded by
+// json.Unmarshal into the field itself, which is what the full decoder does
+// with them. Strings that repeat from line to line (run id, suite, model,
+// check names...) are shared with the previous line's when equal.
+//
+// A recDecoder is not safe for concurrent use.
+type recDecoder struct {
+	keyScanner
+	buf   []byte
+	cache [slotCount]string
+}
+
+// Slots of recDecoder.cache: the string fields whose values repeat.
+const (
+	slotRunID = iota
+	slotSuite
+	slotSuiteHash
+	slotCell
+	slotVariant
+	slotModel
+	slotDelivery
+	slotTransport
+	slotFinish
+	slotErrClass
+	slotErrCode
+	slotCheck0 // slotCheck0 + i for the name of check i < 4
+	slotCount  = slotCheck0 + 4
+)
+
+// noSlot marks a string that is not shared.
+const noSlot = -1
+
+// decode fills rec (zero) from line (trimmed, not empty); false: use
+// json.Unmarshal.
+func (d *recDecoder) decode(line []byte, rec *Record) bool {
+	d.keyScanner = keyScanner{b: line}
+	if !d.eat('{') {
+		return false
+	}
+	d.ws()
+	if d.eat('}') {
+		return d.end()
+	}
+	for {
+		d.ws()
+		name, ok := d.plainString()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.eat(':') {
+			return false
+		}
+		d.ws()
+		if !d.recordField(name, rec) {
+			return false
+		}
+		d.ws()
+		if d.eat('}') {
+			return d.end()
+		}
+		if !d.eat(',') {
+			return false
+		}
+	}
+}
+
+// object walks the members of an object value, calling member with each
+// key (plain, ASCII) positioned at its value; false when the syntax is not
+// an object's or member refuses.
+func (d *recDecoder) object(member func(name []byte) bool) bool {
+	if !d.eat('{') {
+		return false
+	}
+	d.ws()
+	if d.eat('}') {
+		return true
+	}
+	for {
+		d.ws()
+		name, ok := d.plainString()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.eat(':') {
+			return false
+		}
+		d.ws()
+		if !member(name) {
+			return false
+		}
+		d.ws()
+		if d.eat('}') {
+			return true
+		}
+		if !d.eat(',') {
+			return false
+		}
+	}
+}
+
+// array walks the elements of an array value; elem is called positioned at
+// each one.
+func (d *recDecoder) array(elem func() bool) bool {
+	if !d.eat('[') {
+		return false
+	}
+	d.ws()
+	if d.eat(']') {
+		return true
+	}
+	for {
+		d.ws()
+		if !elem() {
+			return false
+		}
+		d.ws()
+		if d.eat(']') {
+			return true
+		}
+		if !d.eat(',') {
+			return false
+		}
+	}
+}
+
+// unknown handles a key that names no field of a struct whose folded
+// (lowercased) names are folded: json.Unmarshal ignores its value, unless
+// the key matches a field case-insensitively (or might, being non-ASCII).
+func (d *recDecoder) unknown(name []byte, folded map[string]bool) bool {
+	if !isASCII(name) || folded[lowerASCII(string(name))] {
+		return false
+	}
+	return d.value(0)
+}
+
+// null consumes a null literal.
+func (d *recDecoder) null() bool { return d.literal("null") }
+
+// str decodes a string value as json.Unmarshal does, sharing it with the
+// previous value of slot when equal.
+func (d *recDecoder) str(slot int) (string, bool) {
+	b, ok := d.strBytes()
+	if !ok {
+		return "", false
+	}
+	if slot != noSlot {
+		if c := d.cache[slot]; c == string(b) {
+			return c, true
+		}
+		s := string(b)
+		d.cache[slot] = s
+		return s, true
+	}
+	return string(b), true
+}
+
+// strField decodes a string field: null leaves it as it was.
+func (d *recDecoder) strField(dst *string, slot int) bool {
+	if d.null() {
+		return true
+	}
+	s, ok := d.str(slot)
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// strBytes decodes a string value into bytes valid until the next call: the
+// line's own bytes when it has no escapes. It gives up on invalid UTF-8
+// (json.Unmarshal replaces it) and on escaped surrogates.
+func (d *recDecoder) strBytes() ([]byte, bool) {
+	if !d.eat('"') {
+		return nil, false
+	}
+	start := d.i
+	ascii := true
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			v := d.b[start:d.i]
+			d.i++
+			return v, ascii || utf8.Valid(v)
+		case c == '\\':
+			return d.escaped(start)
+		case c < 0x20:
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		d.i++
+	}
+	return nil, false
+}
+
+// escaped decodes the rest of a string with escapes, from start (just
+// after the opening quote); d.i is at the first backslash.
+func (d *recDecoder) escaped(start int) ([]byte, bool) {
+	out := append(d.buf[:0], d.b[start:d.i]...)
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			d.buf = out
+			return out, utf8.Valid(out)
+		case c < 0x20:
+			return nil, false
+		case c == '\\':
+			d.i++
+			if d.i >= len(d.b) {
+				return nil, false
+			}
+			e := d.b[d.i]
+			d.i++
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				if d.i+4 > len(d.b) {
+					return nil, false
+				}
+				r, err := strconv.ParseUint(string(d.b[d.i:d.i+4]), 16, 32)
+				if err != nil || !isHex(d.b[d.i]) {
+					return nil, false
+				}
+				d.i += 4
+				if 0xd800 <= r && r < 0xe000 {
+					return nil, false
+				}
+				out = utf8.AppendRune(out, rune(r))
+			default:
+				return nil, false
+			}
+		default:
+			out = append(out, c)
+			d.i++
+		}
+	}
+	return nil, false
+}
+
+// numBytes scans a number, returning its text.
+func (d *recDecoder) numBytes() ([]byte, bool) {
+	start := d.i
+	if !d.number() {
+		return nil, false
+	}
+	return d.b[start:d.i], true
+}
+
+// int64Field decodes an integer field (json.Unmarshal refuses fractions
+// and exponents there); null leaves it as it was.
+func (d *recDecoder) int64Field(dst *int64) bool {
+	if d.null() {
+		return true
+	}
+	b, ok := d.numBytes()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return false
+	}
+	*dst = n
+	return true
+}
+
+func (d *recDecoder) intField(dst *int) bool {
+	var n int64
+	if d.null() {
+		return true
+	}
+	if !d.int64Field(&n) || int64(int(n)) != n {
+		return false
+	}
+	*dst = int(n)
+	return true
+}
+
+func (d *recDecoder) floatValue() (float64, bool) {
+	b, ok := d.numBytes()
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	return f, err == nil
+}
+
+func (d *recDecoder) floatField(dst *float64) bool {
+	if d.null() {
+		return true
+	}
+	f, ok := d.floatValue()
+	if ok {
+		*dst = f
+	}
+	return ok
+}
+
+// floatPtr decodes a *float64 field: null sets it to nil, a number to a
+// new value (json.Unmarshal reuses a pointer already set; the value is the
+// same).
+func (d *recDecoder) floatPtr(dst **float64) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	f, ok := d.floatValue()
+	if ok {
+		*dst = &f
+	}
+	return ok
+}
+
+func (d *recDecoder) boolField(dst *bool) bool {
+	switch {
+	case d.literal("true"):
+		*dst = true
+	case d.literal("false"):
+		*dst = false
+	case d.null():
+	default:
+		return false
+	}
+	return true
+}
+
+// sub decodes the value with json.Unmarshal into dst (a field of the record
+// being decoded, as the full decoder would).
+func (d *recDecoder) sub(dst any) bool {
+	start := d.i
+	if !d.value(0) {
+		return false
+	}
+	return json.Unmarshal(d.b[start:d.i], dst) == nil
+}
+
+// maxAnyDepth bounds the nesting recDecoder decodes into any values itself.
+const maxAnyDepth = 64
+
+// anyValue decodes a value into an interface as json.Unmarshal does:
+// objects as map[string]any, arrays as []any, numbers as float64.
+func (d *recDecoder) anyValue(depth int) (any, bool) {
+	if depth > maxAnyDepth {
+		return nil, false
+	}
+	switch c := d.peek(); {
+	case c == '"':
+		return d.str(noSlot)
+	case c == '{':
+		m := map[string]any{}
+		ok := d.mapInto(m, depth+1)
+		return m, ok
+	case c == '[':
+		xs := make([]any, 0)
+		ok := d.array(func() bool {
+			v, ok := d.anyValue(depth + 1)
+			xs = append(xs, v)
+			return ok
+		})
+		return xs, ok
+	case c == '-' || '0' <= c && c <= '9':
+		return d.floatValue()
+	case d.literal("true"):
+		return true, true
+	case d.literal("false"):
+		return false, true
+	case d.null():
+		return nil, true
+	}
+	return nil, false
+}
+
+// mapInto decodes an object's members into m (the last of a repeated key
+// wins, as in json.Unmarshal).
+func (d *recDecoder) mapInto(m map[string]any, depth int) bool {
+	if !d.eat('{') {
+		return false
+	}
+	d.ws()
+	if d.eat('}') {
+		return true
+	}
+	for {
+		d.ws()
+		k, ok := d.str(noSlot)
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.eat(':') {
+			return false
+		}
+		d.ws()
+		v, ok := d.anyValue(depth)
+		if !ok {
+			return false
+		}
+		m[k] = v
+		d.ws()
+		if d.eat('}') {
+			return true
+		}
+		if !d.eat(',') {
+			return false
+		}
+	}
+}
+
+// mapField decodes a map[string]any field: null sets it to nil, an object
+// adds its members to the map (made if nil).
+func (d *recDecoder) mapField(dst *map[string]any) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	if d.peek() != '{' {
+		return false
+	}
+	if *dst == nil {
+		*dst = map[string]any{}
+	}
+	return d.mapInto(*dst, 1)
+}
+
+// stringsField decodes a []string field into a nil slice (a repeated one
+// gives up: json.Unmarshal merges it into the earlier one).
+func (d *recDecoder) stringsField(dst *[]string) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	if *dst != nil || d.peek() != '[' {
+		return false
+	}
+	out := make([]string, 0)
+	ok := d.array(func() bool {
+		var s string
+		if !d.strField(&s, noSlot) {
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
+	*dst = out
+	return ok
+}
+
+// Folded field names of the nested structs (see unknown).
+var (
+	timingsFolded = foldedNames("scheduled", "attemptScheduledMs", "admittedMs", "dispatchedMs", "firstByteMs",
+		"firstReasoningMs", "firstTextMs", "lastDeltaMs", "doneMs", "ttftMs", "ttfoMs", "e2eMs", "queueMs",
+		"toSuccessMs", "lateMs")
+	usageFolded = foldedNames("prompt", "completion", "total", "thinking")
+	errorFolded = foldedNames("class", "code", "message", "parameter", "httpStatus")
+	checkFolded = foldedNames("check", "pass", "reason", "weight", "judgeCost", "judgeTokens", "judgeCached", "unjudged")
+	recFolded   = foldedNames("v", "runId", "suite", "suiteHash", "caseId", "tags", "cell", "cellValues", "variant",
+		"seed", "replicate", "resultIndex", "numberResults", "trialKey", "taskUUID", "requestHash", "model",
+		"deliveryMethod", "transport", "vars", "media", "prompt", "timings", "text", "reasoning", "finishReason",
+		"toolCalls", "usage", "cost", "usageShared", "costEstimated", "error", "attempts", "retried", "cached",
+		"resent", "steps", "stepLimit", "checks", "pass", "score")
+)
+
+func foldedNames(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[lowerASCII(n)] = true
+	}
+	return m
+}
+
+// recordField decodes the value of the top-level field name.
+func (d *recDecoder) recordField(name []byte, r *Record) bool {
+	switch string(name) {
+	case "v":
+		return d.intField(&r.V)
+	case "runId":
+		return d.strField(&r.RunID, slotRunID)
+	case "suite":
+		return d.strField(&r.Suite, slotSuite)
+	case "suiteHash":
+		return d.strField(&r.SuiteHash, slotSuiteHash)
+	case "caseId":
+		return d.strField(&r.CaseID, noSlot)
+	case "tags":
+		return d.stringsField(&r.Tags)
+	case "cell":
+		return d.strField(&r.Cell, slotCell)
+	case "cellValues":
+		return d.mapField(&r.CellValues)
+	case "variant":
+		return d.strField(&r.Variant, slotVariant)
+	case "seed":
+		return d.int64Field(&r.Seed)
+	case "replicate":
+		return d.intField(&r.Replicate)
+	case "resultIndex":
+		return d.intField(&r.ResultIndex)
+	case "numberResults":
+		return d.intField(&r.Results)
+	case "trialKey":
+		return d.strField(&r.TrialKey, noSlot)
+	case "taskUUID":
+		return d.strField(&r.TaskUUID, noSlot)
+	case "requestHash":
+		return d.strField(&r.RequestHash, noSlot)
+	case "model":
+		return d.strField(&r.Model, slotModel)
+	case "deliveryMethod":
+		return d.strField(&r.Delivery, slotDelivery)
+	case "transport":
+		return d.strField(&r.Transport, slotTransport)
+	case "vars":
+		return d.mapField(&r.Vars)
+	case "media":
+		return d.sub(&r.Media)
+	case "prompt":
+		return d.strField(&r.Prompt, noSlot)
+	case "timings":
+		return d.timings(&r.Timings)
+	case "text":
+		return d.strField(&r.Text, noSlot)
+	case "reasoning":
+		return d.strField(&r.Reasoning, noSlot)
+	case "finishReason":
+		return d.strField(&r.FinishReason, slotFinish)
+	case "toolCalls":
+		return d.sub(&r.ToolCalls)
+	case "usage":
+		return d.usage(&r.Usage)
+	case "cost":
+		return d.floatPtr(&r.Cost)
+	case "usageShared":
+		return d.boolField(&r.UsageShared)
+	case "costEstimated":
+		return d.boolField(&r.CostEstimated)
+	case "error":
+		return d.errorField(&r.Error)
+	case "attempts":
+		return d.intField(&r.Attempts)
+	case "retried":
+		return d.boolField(&r.Retried)
+	case "cached":
+		return d.boolField(&r.Cached)
+	case "resent":
+		return d.boolField(&r.Resent)
+	case "steps":
+		return d.sub(&r.Steps)
+	case "stepLimit":
+		return d.boolField(&r.StepLimit)
+	case "checks":
+		return d.checks(&r.Checks)
+	case "pass":
+		return d.boolField(&r.Pass)
+	case "score":
+		return d.floatField(&r.Score)
+	}
+	return d.unknown(name, recFolded)
+}
+
+// timings decodes into t (an object merges into what is there, as in
+// json.Unmarshal; null changes nothing).
+func (d *recDecoder) timings(t *Timings) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(name []byte) bool {
+		switch string(name) {
+		case "scheduled":
+			if d.null() {
+				return true
+			}
+			start := d.i
+			if d.peek() != '"' || !d.skipString() {
+				return false
+			}
+			return t.Scheduled.UnmarshalJSON(d.b[start:d.i]) == nil
+		case "attemptScheduledMs":
+			return d.floatPtr(&t.AttemptScheduled)
+		case "admittedMs":
+			return d.floatPtr(&t.Admitted)
+		case "dispatchedMs":
+			return d.floatPtr(&t.Dispatched)
+		case "firstByteMs":
+			return d.floatPtr(&t.FirstByte)
+		case "firstReasoningMs":
+			return d.floatPtr(&t.FirstReasoning)
+		case "firstTextMs":
+			return d.floatPtr(&t.FirstText)
+		case "lastDeltaMs":
+			return d.floatPtr(&t.LastDelta)
+		case "doneMs":
+			return d.floatPtr(&t.Done)
+		case "ttftMs":
+			return d.floatPtr(&t.TTFT)
+		case "ttfoMs":
+			return d.floatPtr(&t.TTFO)
+		case "e2eMs":
+			return d.floatPtr(&t.E2E)
+		case "queueMs":
+			return d.floatPtr(&t.Queue)
+		case "toSuccessMs":
+			return d.floatPtr(&t.ToSuccess)
+		case "lateMs":
+			return d.floatPtr(&t.Late)
+		}
+		return d.unknown(name, timingsFolded)
+	})
+}
+
+func (d *recDecoder) usage(dst **Usage) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	if d.peek() != '{' {
+		return false
+	}
+	if *dst == nil {
+		*dst = new(Usage)
+	}
+	u := *dst
+	return d.object(func(name []byte) bool {
+		switch string(name) {
+		case "prompt":
+			return d.intField(&u.Prompt)
+		case "completion":
+			return d.intField(&u.Completion)
+		case "total":
+			return d.intField(&u.Total)
+		case "thinking":
+			return d.intField(&u.Thinking)
+		}
+		return d.unknown(name, usageFolded)
+	})
+}
+
+func (d *recDecoder) errorField(dst **Error) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	if d.peek() != '{' {
+		return false
+	}
+	if *dst == nil {
+		*dst = new(Error)
+	}
+	e := *dst
+	return d.object(func(name []byte) bool {
+		switch string(name) {
+		case "class":
+			return d.strField(&e.Class, slotErrClass)
+		case "code":
+			return d.strField(&e.Code, slotErrCode)
+		case "message":
+			return d.strField(&e.Message, noSlot)
+		case "parameter":
+			return d.strField(&e.Parameter, noSlot)
+		case "httpStatus":
+			return d.intField(&e.HTTPStatus)
+		}
+		return d.unknown(name, errorFolded)
+	})
+}
+
+// checks decodes the check outcomes into a nil slice (a repeated field
+// gives up, as in stringsField).
+func (d *recDecoder) checks(dst *[]CheckOutcome) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	if *dst != nil || d.peek() != '[' {
+		return false
+	}
+	out := make([]CheckOutcome, 0, 2)
+	ok := d.array(func() bool {
+		out = append(out, CheckOutcome{})
+		if d.null() {
+			return true
+		}
+		o := &out[len(out)-1]
+		slot := noSlot
+		if i := len(out) - 1; i < 4 {
+			slot = slotCheck0 + i
+		}
+		return d.object(func(name []byte) bool {
+			switch string(name) {
+			case "check":
+				return d.strField(&o.Check, slot)
+			case "pass":
+				return d.boolField(&o.Pass)
+			case "reason":
+				return d.strField(&o.Reason, noSlot)
+			case "weight":
+				return d.floatField(&o.Weight)
+			case "judgeCost":
+				return d.floatField(&o.JudgeCost)
+			case "judgeTokens":
+				return d.intField(&o.JudgeTokens)
+			case "judgeCached":
+				return d.boolField(&o.JudgeCached)
+			case "unjudged":
+				return d.boolField(&o.Unjudged)
+			}
+			return d.unknown(name, checkFolded)
+		})
+	})
+	*dst = out
+	return ok
+}
