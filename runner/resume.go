@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,63 +34,173 @@ func Rerunnable(e *journal.Error) bool {
 	return e.Interrupted() || runware.Class(e.Class).Fatal()
 }
 
+// TrialStates is what a journal says about each of its trial keys, two
+// booleans a key. A key of 32 lowercase hex digits (what eval makes) is
+// held as its 16 bytes (a string key costs three times that); any other key
+// is held as it is. The zero value is empty.
+type TrialStates struct {
+	ids  map[[16]byte]TrialState
+	keys map[string]TrialState
+}
+
+// Get returns the state of key and whether the journal has it.
+func (s *TrialStates) Get(key string) (TrialState, bool) {
+	if id, hex := keyID(key); hex {
+		st, ok := s.ids[id]
+		return st, ok
+	}
+	st, ok := s.keys[key]
+	return st, ok
+}
+
+// Len is the number of trial keys.
+func (s *TrialStates) Len() int { return len(s.ids) + len(s.keys) }
+
+// stateBuilder gathers, while a journal is read, what its latest lines say
+// about each result index of each trial key (16 bytes a key); build judges
+// each key once the reading is done. Resuming a run of 1,000,000 trials
+// peaked at 262 MB with a map of string keys to pointers to 40-byte sets,
+// and at 208 MB with this (BENCHMARKS.md).
+type stateBuilder struct {
+	ids  map[[16]byte]resultSet
+	keys map[string]resultSet
+	// extra holds the latest error of result indexes past inlineIndexes
+	// (or negative), by trial key and index.
+	extra map[string]map[int]*journal.Error
+}
+
+// keyID is the 16 bytes of a key of 32 lowercase hex digits; ok is false
+// for any other key (an uppercase digit must not meet its lowercase twin).
+func keyID(key string) (id [16]byte, ok bool) {
+	if len(key) != 32 {
+		return id, false
+	}
+	for i := 0; i < 32; i++ {
+		c := key[i]
+		var v byte
+		switch {
+		case '0' <= c && c <= '9':
+			v = c - '0'
+		case 'a' <= c && c <= 'f':
+			v = c - 'a' + 10
+		default:
+			return id, false
+		}
+		id[i/2] |= v << (4 * (1 - i%2))
+	}
+	return id, true
+}
+
+// update applies fn to the result set of key, creating it when absent.
+func (s *stateBuilder) update(key string, fn func(*resultSet)) {
+	if id, ok := keyID(key); ok {
+		if s.ids == nil {
+			s.ids = map[[16]byte]resultSet{}
+		}
+		rs := s.ids[id]
+		fn(&rs)
+		s.ids[id] = rs
+		return
+	}
+	if s.keys == nil {
+		s.keys = map[string]resultSet{}
+	}
+	rs := s.keys[key]
+	fn(&rs)
+	s.keys[key] = rs
+}
+
+// add records a counted journal line.
+func (s *stateBuilder) add(r *journal.Record) {
+	i := r.ResultIndex
+	s.update(r.TrialKey, func(rs *resultSet) {
+		rs.grow(r.Results)
+		if 0 <= i && i < inlineIndexes {
+			rs.add(i, r.Error)
+		}
+	})
+	if i < 0 || i >= inlineIndexes {
+		if s.extra == nil {
+			s.extra = map[string]map[int]*journal.Error{}
+		}
+		if s.extra[r.TrialKey] == nil {
+			s.extra[r.TrialKey] = map[int]*journal.Error{}
+		}
+		s.extra[r.TrialKey][i] = r.Error
+	}
+}
+
+// open records a line that does not count (an open or superseded one): the
+// trial exists, with at least its number of results.
+func (s *stateBuilder) open(r *journal.Record) {
+	s.update(r.TrialKey, func(rs *resultSet) { rs.grow(r.Results) })
+}
+
+// build judges every key, emptying s.
+func (s *stateBuilder) build() *TrialStates {
+	out := &TrialStates{}
+	if len(s.ids) > 0 {
+		out.ids = make(map[[16]byte]TrialState, len(s.ids))
+		for id, rs := range s.ids {
+			var extra map[int]*journal.Error
+			if s.extra != nil {
+				extra = s.extra[fmt.Sprintf("%x", id)]
+			}
+			out.ids[id] = rs.state(extra)
+		}
+	}
+	if len(s.keys) > 0 {
+		out.keys = make(map[string]TrialState, len(s.keys))
+		for key, rs := range s.keys {
+			out.keys[key] = rs.state(s.extra[key])
+		}
+	}
+	s.ids, s.keys, s.extra = nil, nil, nil
+	return out
+}
+
 // ReadState reads a journal and returns the state of every trial key in it,
 // and what the read saw (the number of records). Which line of a sample
 // counts is the journal's rule (journal.ReadLatest: the last one, and a
 // sample whose last line is not terminal is still open); a journal beside a
 // run.json must hold only that run's lines. A missing journal is an empty
-// state. It keeps a few words per trial key (bit sets over the result
-// indexes), not the records.
-func ReadState(path string) (map[string]TrialState, journal.ReadStats, error) {
-	state, st, err := readState(path, nil)
-	return state, st, err
+// state.
+func ReadState(path string) (*TrialStates, journal.ReadStats, error) {
+	return readState(path, nil)
 }
 
 // readState is ReadState, also passing every line, counted or not, to each
 // (when not nil).
-func readState(path string, each func(*journal.Record)) (map[string]TrialState, journal.ReadStats, error) {
-	slots := map[string]*resultSet{}
+func readState(path string, each func(*journal.Record)) (*TrialStates, journal.ReadStats, error) {
+	states := &stateBuilder{}
 	info, err := journal.ReadLatestWith(path, func(r *journal.Record) error {
-		s := slots[r.TrialKey]
-		if s == nil {
-			s = &resultSet{}
-			slots[r.TrialKey] = s
-		}
-		s.add(r)
+		states.add(r)
 		if each != nil {
 			each(r)
 		}
 		return nil
 	}, nil, func(r *journal.Record) {
-		if s := slots[r.TrialKey]; s == nil {
-			// A trial whose only lines are open still has its size.
-			slots[r.TrialKey] = &resultSet{n: r.Results}
-		} else {
-			s.n = max(s.n, r.Results)
-		}
+		// A trial whose only lines are open still has its size.
+		states.open(r)
 		if each != nil {
 			each(r)
 		}
 	})
 	st := journal.ReadStats{Records: info.Lines, PartialTail: info.PartialTail}
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]TrialState{}, st, nil
+		return &TrialStates{}, st, nil
 	}
 	if err != nil {
 		return nil, st, err
 	}
-	out := make(map[string]TrialState, len(slots))
-	for key, s := range slots {
-		out[key] = s.state()
-	}
-	return out, st, nil
+	return states.build(), st, nil
 }
 
 // Resumption is what a resumed run takes over from its run directory.
 type Resumption struct {
 	// State is the state of every trial key in the journal; Records the
 	// number of journal lines.
-	State   map[string]TrialState
+	State   *TrialStates
 	Records int
 	// PriorSpent is what the earlier invocations spent: every settled
 	// attempt, every attempt a journal line answered, and the upper bound
@@ -183,62 +294,72 @@ func ReadResumption(dir string, retryErrors bool) (*Resumption, error) {
 }
 
 // resultSet is what the latest line of each result index of one trial says:
-// bit i of seen, rerun and failed is result index i (0..63); indexes beyond
-// that, which no API answer has, go to the rarely used extra map.
+// bit i of seen, rerun and failed is result index i (0..31); indexes beyond
+// that, which no API answer has, go to the builder's rarely used extra map.
+// It is 16 bytes: at a million trials every byte here is a megabyte.
 type resultSet struct {
-	n                   int
-	seen, rerun, failed uint64
-	extra               map[int]*journal.Error
+	n                   int32
+	seen, rerun, failed uint32
 }
 
-func (s *resultSet) add(r *journal.Record) {
-	s.n = max(s.n, r.Results)
-	i := r.ResultIndex
-	if i < 0 || i >= 64 {
-		if s.extra == nil {
-			s.extra = map[int]*journal.Error{}
-		}
-		s.extra[i] = r.Error
-		return
-	}
-	bit := uint64(1) << i
+// inlineIndexes is how many result indexes a resultSet holds itself.
+const inlineIndexes = 32
+
+// add records the latest line of result index i < inlineIndexes.
+func (s *resultSet) add(i int, e *journal.Error) {
+	bit := uint32(1) << i
 	s.seen |= bit
 	s.rerun &^= bit
 	s.failed &^= bit
 	switch {
-	case Rerunnable(r.Error):
+	case Rerunnable(e):
 		s.rerun |= bit
-	case r.Error != nil:
+	case e != nil:
 		s.failed |= bit
 	}
 }
 
-// state judges result indexes 0..n-1 (at least index 0).
-func (s *resultSet) state() TrialState {
+// grow raises the number of result indexes to n, if it is more.
+func (s *resultSet) grow(n int) { s.n = max(s.n, int32(min(n, math.MaxInt32))) }
+
+// state judges result indexes 0..n-1 (at least index 0), those past
+// inlineIndexes by extra.
+func (s *resultSet) state(extra map[int]*journal.Error) TrialState {
 	st := TrialState{Complete: true}
-	for i := 0; i < max(s.n, 1); i++ {
-		var seen, rerun, failed bool
-		if i < 64 {
-			bit := uint64(1) << i
-			seen, rerun, failed = s.seen&bit != 0, s.rerun&bit != 0, s.failed&bit != 0
-		} else {
-			var e *journal.Error
-			e, seen = s.extra[i]
-			rerun, failed = Rerunnable(e), e != nil && !Rerunnable(e)
-		}
-		if !seen || rerun {
+	n := max(int(s.n), 1)
+	for i := range min(n, inlineIndexes) {
+		bit := uint32(1) << i
+		if s.seen&bit == 0 || s.rerun&bit != 0 {
 			st.Complete = false
-		} else if failed {
+		} else if s.failed&bit != 0 {
 			st.Errored = true
 		}
+	}
+	if n <= inlineIndexes {
+		return st
+	}
+	seen := 0
+	for i, e := range extra {
+		if i < inlineIndexes || i >= n {
+			continue
+		}
+		seen++
+		if Rerunnable(e) {
+			st.Complete = false
+		} else if e != nil {
+			st.Errored = true
+		}
+	}
+	if seen < n-inlineIndexes {
+		st.Complete = false
 	}
 	return st
 }
 
 // pending reports whether a trial still has to run on resume and whether
 // that run is a retry of an errored trial.
-func pending(key string, state map[string]TrialState, retryErrors bool) (run, retried bool) {
-	st, ok := state[key]
+func pending(key string, state *TrialStates, retryErrors bool) (run, retried bool) {
+	st, ok := state.Get(key)
 	switch {
 	case !ok || !st.Complete:
 		return true, false
@@ -252,7 +373,7 @@ func pending(key string, state map[string]TrialState, retryErrors bool) (run, re
 // without a complete set of terminal lines and, with retryErrors, those whose
 // latest lines carry an error; the map marks the latter as retried. It walks
 // trials once to count the pending ones and collect the retried keys.
-func PendingTrials(trials Trials, state map[string]TrialState, retryErrors bool) (Trials, map[string]bool, error) {
+func PendingTrials(trials Trials, state *TrialStates, retryErrors bool) (Trials, map[string]bool, error) {
 	retried := map[string]bool{}
 	counting := true // the run's own walk must not write the map it reads
 	todo, err := trials.Filter(func(t *eval.Trial) bool {

@@ -44,8 +44,8 @@ func TestResumeRunsOnlyUnfinishedTrials(t *testing.T) {
 	}
 	state, _, _ = ReadState(filepath.Join(h.dir, journal.JournalFile))
 	for _, tr := range trials {
-		if !state[tr.Key].Complete || state[tr.Key].Errored {
-			t.Fatalf("trial %s not complete after resume: %+v", tr.Key, state[tr.Key])
+		if st, _ := state.Get(tr.Key); !st.Complete || st.Errored {
+			t.Fatalf("trial %s not complete after resume: %+v", tr.Key, st)
 		}
 	}
 	if todo, _ := Pending(trials, state, true); len(todo) != 0 {

@@ -31,7 +31,7 @@ func Run(ctx context.Context, cfg Config, trials []eval.Trial) (*Result, error) 
 // Pending returns the trials a resumed run still has to run: those without a
 // complete set of terminal lines and, with retryErrors, those whose latest
 // lines carry an error. The second result marks the latter as retried.
-func Pending(trials []eval.Trial, state map[string]TrialState, retryErrors bool) ([]eval.Trial, map[string]bool) {
+func Pending(trials []eval.Trial, state *TrialStates, retryErrors bool) ([]eval.Trial, map[string]bool) {
 	var todo []eval.Trial
 	retried := map[string]bool{}
 	for _, t := range trials {

@@ -143,17 +143,18 @@ func TestOpenLoopCyclesStream(t *testing.T) {
 // slice functions give.
 func TestStreamFiltersMatchSlices(t *testing.T) {
 	trials := makeTrials(40, 2, nil)
-	state := map[string]TrialState{}
+	var b stateBuilder
 	for i := range trials {
 		switch i % 4 {
 		case 0: // done
-			state[trials[i].Key] = TrialState{Complete: true}
+			b.add(&journal.Record{TrialKey: trials[i].Key, Results: 1})
 		case 1: // done with an error: pending only with --retry-errors
-			state[trials[i].Key] = TrialState{Complete: true, Errored: true}
+			b.add(&journal.Record{TrialKey: trials[i].Key, Results: 1, Error: &journal.Error{Class: "validation"}})
 		case 2: // started, not finished
-			state[trials[i].Key] = TrialState{}
+			b.open(&journal.Record{TrialKey: trials[i].Key, Results: 1})
 		}
 	}
+	state := b.build()
 	keys := func(ts Trials) []string {
 		var out []string
 		for tr, err := range ts.Seq {
@@ -254,7 +255,7 @@ func TestReadStateJudgesLatestLines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := state["k"]; got != tt.want {
+			if got, _ := state.Get("k"); got != tt.want {
 				t.Errorf("state %+v, want %+v", got, tt.want)
 			}
 		})
@@ -269,4 +270,34 @@ func indexes(n, results int) []journal.Record {
 		out[i] = journal.Record{ResultIndex: i, Results: results}
 	}
 	return out
+}
+
+// TestTrialStatesKeepKeysApart: a key of 32 lowercase hex digits is held as
+// its bytes; its uppercase spelling, a shorter key and any other string are
+// other trials, never confused with it.
+func TestTrialStatesKeepKeysApart(t *testing.T) {
+	hex := "a88a4f57ae5c01cfe808ceaf380643d6"
+	var b stateBuilder
+	b.add(&journal.Record{TrialKey: hex, Results: 1})
+	b.add(&journal.Record{TrialKey: strings.ToUpper(hex), Results: 1, Error: &journal.Error{Class: "validation"}})
+	b.open(&journal.Record{TrialKey: hex[:31], Results: 2})
+	s := b.build()
+	for key, want := range map[string]TrialState{
+		hex:                  {Complete: true},
+		strings.ToUpper(hex): {Complete: true, Errored: true},
+		hex[:31]:             {},
+	} {
+		if got, ok := s.Get(key); !ok || got != want {
+			t.Errorf("Get(%q) = %+v, %v; want %+v, true", key, got, ok, want)
+		}
+	}
+	if _, ok := s.Get("b88a4f57ae5c01cfe808ceaf380643d6"); ok {
+		t.Error("a key never added is found")
+	}
+	if s.Len() != 3 || len(s.ids) != 1 {
+		t.Errorf("Len %d (%d as bytes), want 3 (1 as bytes)", s.Len(), len(s.ids))
+	}
+	if id, ok := keyID(hex); !ok || fmt.Sprintf("%x", id) != hex {
+		t.Errorf("keyID(%q) = %x, %v", hex, id, ok)
+	}
 }
