@@ -177,13 +177,15 @@ func (w *Writer) AppendAll(rs []*Record) error {
 	buf := linePool.Get().(*bytes.Buffer)
 	defer putLineBuffer(buf)
 	buf.Reset()
-	enc := json.NewEncoder(buf)
+	line := buf.AvailableBuffer()
 	for _, r := range rs {
-		// Encode writes what json.Marshal returns, then '\n'.
-		if err := enc.Encode(r); err != nil {
+		var err error
+		if line, err = appendRecord(line, r); err != nil {
 			return fmt.Errorf("encode journal record: %w", err)
 		}
+		line = append(line, '\n')
 	}
+	buf.Write(line)
 	return w.write(buf.Bytes(), func() {
 		for _, r := range rs {
 			w.tally.add(r)

@@ -289,7 +289,7 @@ const (
 
 // MarshalLine encodes a record as one JSON line ending in '\n'.
 func MarshalLine(r *Record) ([]byte, error) {
-	b, err := json.Marshal(r)
+	b, err := appendRecord(nil, r)
 	if err != nil {
 		return nil, err
 	}
