@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+
+	"github.com/promptgrid/promptgrid/internal/jsonenc"
 )
 
 // Cell is one point of the settings grid.
@@ -331,8 +333,18 @@ func composeMessages(s *Suite, c *Case, v *Variant) ([]Message, string, error) {
 	return out, sys, nil
 }
 
-// canonicalJSON encodes v with sorted keys and no HTML escaping.
+// canonicalJSON encodes v with sorted keys and no HTML escaping: by
+// jsonenc.AppendCanonical for the values a suite holds, else by a
+// json.Encoder, which writes the same bytes.
 func canonicalJSON(v any) []byte {
+	if out, ok := jsonenc.AppendCanonical(make([]byte, 0, 512), v); ok {
+		return out
+	}
+	return encoderJSON(v)
+}
+
+// encoderJSON is canonicalJSON by encoding/json.
+func encoderJSON(v any) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -1,10 +1,12 @@
 package eval
 
 import (
+	"bytes"
 	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -341,3 +343,53 @@ func BenchmarkExpandSeq(b *testing.B) {
 		}
 	}
 }
+
+// TestCanonicalJSONOfShippedSuites protects the trial keys of runs made
+// before the hand-written canonical encoding: for every trial of every
+// shipped suite, it writes what the json.Encoder writes, and the keys of a
+// suite with a grid, HTML and non-ASCII text are those that encoder gave.
+func TestCanonicalJSONOfShippedSuites(t *testing.T) {
+	var keys []string
+	for _, tr := range mustExpand(t, pinnedSuite) {
+		if got, want := canonicalJSON(tr.Request), encoderJSON(tr.Request); !bytes.Equal(got, want) {
+			t.Fatalf("pinned suite:\n got %s\nwant %s", got, want)
+		}
+		keys = append(keys, tr.Key)
+	}
+	t.Logf("pinned keys %q", keys)
+	if !slices.Equal(keys, pinnedKeys) {
+		t.Errorf("keys %q, want %q (the keys of earlier runs)", keys, pinnedKeys)
+	}
+	paths, err := filepath.Glob(filepath.Join("..", "suites", "*.yaml"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no suites: %v", err)
+	}
+	for _, p := range paths {
+		s, err := Load(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		trials, err := Expand(s)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, tr := range trials {
+			if got, want := canonicalJSON(tr.Request), encoderJSON(tr.Request); !bytes.Equal(got, want) {
+				t.Fatalf("%s: trial %s:\n got %s\nwant %s", p, tr.Key, got, want)
+			}
+		}
+	}
+}
+
+// pinnedSuite's trial keys, as the json.Encoder made them, are pinnedKeys.
+const pinnedSuite = `name: pinned
+model: moonshotai:kimi@k2.6
+systemPrompt: "Answer <briefly> & \u00e9l\u00e9gamment"
+request: {settings: {maxTokens: 64, topP: 0.95}, includeCost: true}
+grid: {settings.temperature: [0.2, 1.0e-7]}
+seeds: [1, 9007199254740993]
+cases:
+  - {id: a, prompt: "Say \"hi\"\t\u2028 in 日本語", checks: [{contains: hi}]}
+`
+
+var pinnedKeys = []string{"59caf582d6f7105fee9bcec5dfeb59ca", "892a748e76dfb6de0be46f205737cca3", "34428a85d940c3d09e3eb74f92c7f0bf", "2792b28943ff3be0f64b7473230f8770"}

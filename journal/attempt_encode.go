@@ -2,9 +2,9 @@ package journal
 
 import (
 	"encoding/json"
-	"math"
-	"strconv"
 	"time"
+
+	"github.com/promptgrid/promptgrid/internal/jsonenc"
 )
 
 // appendAttempt appends a's JSON line (without the newline) to b: the bytes
@@ -58,25 +58,6 @@ func plainJSON(s string) bool {
 	return true
 }
 
-func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+func finite(f float64) bool { return jsonenc.Finite(f) }
 
-// appendJSONFloat formats f as encoding/json does for a float64: the
-// shortest representation, in exponent form below 1e-6 and from 1e21 on,
-// with a two-digit exponent written without its leading zero (1e-07 → 1e-7).
-func appendJSONFloat(b []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		n := len(b) - start
-		if n >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
-			b[len(b)-2] = b[len(b)-1]
-			b = b[:len(b)-1]
-		}
-	}
-	return b
-}
+func appendJSONFloat(b []byte, f float64) []byte { return jsonenc.AppendFloat(b, f) }
