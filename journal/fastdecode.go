@@ -639,18 +639,7 @@ func (d *recDecoder) timings(t *Timings) bool {
 }
 
 func (d *recDecoder) usage(dst **Usage) bool {
-	if d.null() {
-		*dst = nil
-		return true
-	}
-	if d.peek() != '{' {
-		return false
-	}
-	if *dst == nil {
-		*dst = new(Usage)
-	}
-	u := *dst
-	return d.object(func(name []byte) bool {
+	return objectPtr(d, dst, func(u *Usage, name []byte) bool {
 		switch string(name) {
 		case "prompt":
 			return d.intField(&u.Prompt)
@@ -665,7 +654,10 @@ func (d *recDecoder) usage(dst **Usage) bool {
 	})
 }
 
-func (d *recDecoder) errorField(dst **Error) bool {
+// objectPtr decodes an object into *dst as json.Unmarshal does with a
+// pointer to a struct: null sets it to nil, an object merges into what
+// *dst points to (a new T when nil), member decoding each member.
+func objectPtr[T any](d *recDecoder, dst **T, member func(v *T, name []byte) bool) bool {
 	if d.null() {
 		*dst = nil
 		return true
@@ -674,10 +666,14 @@ func (d *recDecoder) errorField(dst **Error) bool {
 		return false
 	}
 	if *dst == nil {
-		*dst = new(Error)
+		*dst = new(T)
 	}
-	e := *dst
-	return d.object(func(name []byte) bool {
+	v := *dst
+	return d.object(func(name []byte) bool { return member(v, name) })
+}
+
+func (d *recDecoder) errorField(dst **Error) bool {
+	return objectPtr(d, dst, func(e *Error, name []byte) bool {
 		switch string(name) {
 		case "class":
 			return d.strField(&e.Class, slotErrClass)

@@ -173,18 +173,7 @@ func TestRecDecoderMutations(t *testing.T) {
 		if i%10 == 0 {
 			line = agentLine(t)
 		}
-		b := bytes.Clone(line)
-		for range 1 + rnd.IntN(3) {
-			p := rnd.IntN(len(b))
-			switch rnd.IntN(3) {
-			case 0:
-				b = append(b[:p], b[p+1:]...)
-			case 1:
-				b = append(b[:p], append([]byte{b[p]}, b[p:]...)...)
-			default:
-				b[p] = alphabet[rnd.IntN(len(alphabet))]
-			}
-		}
+		b := mutate(rnd, line, alphabet)
 		if checkRecordAgrees(t, &d, bytes.TrimSpace(b)) {
 			taken++
 		}

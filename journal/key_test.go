@@ -171,18 +171,7 @@ func TestDecodeKeyMutations(t *testing.T) {
 	alphabet := []byte("{}[]:,\"\\ 0123456789-+.eEtrufalsn\x00\x1f\xc3\xa9\xff")
 	for i := range 5000 {
 		line := runnerLine(t, i%40)
-		b := bytes.Clone(line)
-		for range 1 + rnd.IntN(3) {
-			p := rnd.IntN(len(b))
-			switch rnd.IntN(3) {
-			case 0:
-				b = append(b[:p], b[p+1:]...)
-			case 1:
-				b = append(b[:p], append([]byte{b[p]}, b[p:]...)...)
-			default:
-				b[p] = alphabet[rnd.IntN(len(alphabet))]
-			}
-		}
+		b := mutate(rnd, line, alphabet)
 		checkKeyAgrees(t, bytes.TrimSpace(b))
 	}
 }
@@ -252,4 +241,22 @@ func TestReadKeysMatchesRead(t *testing.T) {
 			t.Errorf("%s: only %d records read; the fixture is broken", tc.name, len(want))
 		}
 	}
+}
+
+// mutate returns a copy of line with one to three bytes deleted,
+// duplicated or replaced by one of alphabet.
+func mutate(rnd *rand.Rand, line, alphabet []byte) []byte {
+	b := bytes.Clone(line)
+	for range 1 + rnd.IntN(3) {
+		p := rnd.IntN(len(b))
+		switch rnd.IntN(3) {
+		case 0:
+			b = append(b[:p], b[p+1:]...)
+		case 1:
+			b = append(b[:p], append([]byte{b[p]}, b[p:]...)...)
+		default:
+			b[p] = alphabet[rnd.IntN(len(alphabet))]
+		}
+	}
+	return b
 }

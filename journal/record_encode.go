@@ -2,7 +2,6 @@ package journal
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 
@@ -224,11 +223,11 @@ func appendTimings(b []byte, t *Timings) []byte {
 	return append(b, '}')
 }
 
-// appendMarshal appends key and json.Marshal of v; a map of scalars (what
-// cells and rows hold) is written by hand.
+// appendMarshal appends key and json.Marshal of v; a map of the values YAML
+// and JSON decode into (what cells and rows hold) is written by hand.
 func appendMarshal(b []byte, key string, v any) ([]byte, error) {
-	if m, ok := v.(map[string]any); ok && len(m) <= 8 {
-		if out, ok := appendScalarMap(append(b, key...), m); ok {
+	if m, ok := v.(map[string]any); ok {
+		if out, ok := jsonenc.AppendValue(append(b, key...), m); ok {
 			return out, nil
 		}
 	}
@@ -238,44 +237,6 @@ func appendMarshal(b []byte, key string, v any) ([]byte, error) {
 	}
 	b = append(b, key...)
 	return append(b, enc...), nil
-}
-
-// appendScalarMap writes m as json.Marshal does (keys in byte order) when
-// every value is a string, a finite float64, a bool, an int or nil; false
-// otherwise (b is then to be discarded).
-func appendScalarMap(b []byte, m map[string]any) ([]byte, bool) {
-	var arr [8]string
-	keys := arr[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonenc.AppendString(b, k, true)
-		b = append(b, ':')
-		switch v := m[k].(type) {
-		case string:
-			b = jsonenc.AppendString(b, v, true)
-		case float64:
-			if !finite(v) {
-				return b, false
-			}
-			b = appendJSONFloat(b, v)
-		case bool:
-			b = strconv.AppendBool(b, v)
-		case int:
-			b = strconv.AppendInt(b, int64(v), 10)
-		case nil:
-			b = append(b, "null"...)
-		default:
-			return b, false
-		}
-	}
-	return append(b, '}'), true
 }
 
 func appendFlag(b []byte, member string, on bool) []byte {

@@ -11,12 +11,18 @@ import (
 // bool, nil, finite float64, and the integer kinds. ok is false for any
 // other value (b is then to be discarded), so that the caller can use
 // encoding/json itself.
-func AppendCanonical(b []byte, v any) (_ []byte, ok bool) {
+func AppendCanonical(b []byte, v any) (_ []byte, ok bool) { return appendValue(b, v, false) }
+
+// AppendValue is AppendCanonical with json.Marshal's HTML escaping: the
+// bytes json.Marshal writes for such a tree.
+func AppendValue(b []byte, v any) (_ []byte, ok bool) { return appendValue(b, v, true) }
+
+func appendValue(b []byte, v any, html bool) (_ []byte, ok bool) {
 	switch v := v.(type) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return AppendString(b, v, false), true
+		return AppendString(b, v, html), true
 	case bool:
 		return strconv.AppendBool(b, v), true
 	case int:
@@ -41,7 +47,7 @@ func AppendCanonical(b []byte, v any) (_ []byte, ok bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, ok = AppendCanonical(b, e); !ok {
+			if b, ok = appendValue(b, e, html); !ok {
 				return b, false
 			}
 		}
@@ -61,9 +67,9 @@ func AppendCanonical(b []byte, v any) (_ []byte, ok bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendString(b, k, false)
+			b = AppendString(b, k, html)
 			b = append(b, ':')
-			if b, ok = AppendCanonical(b, v[k]); !ok {
+			if b, ok = appendValue(b, v[k], html); !ok {
 				return b, false
 			}
 		}

@@ -75,6 +75,20 @@ func TestAppendCanonicalMatchesEncoder(t *testing.T) {
 	}
 }
 
+// TestAppendValueMatchesMarshal: with HTML escaping, a tree is written as
+// json.Marshal writes it.
+func TestAppendValueMatchesMarshal(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	for range 3000 {
+		v := map[string]any{"a<": randomValue(rnd, 0), "b": randomValue(rnd, 0)}
+		got, ok := AppendValue(nil, v)
+		want, err := json.Marshal(v)
+		if !ok || err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("AppendValue(%#v) = %s, %v\njson.Marshal: %s, %v", v, got, ok, want, err)
+		}
+	}
+}
+
 // TestAppendCanonicalGivesUp: what it does not know, or what encoding/json
 // refuses, is left to the caller.
 func TestAppendCanonicalGivesUp(t *testing.T) {
