@@ -27,39 +27,65 @@ func softLimit(live uint64) int64 {
 	return int64(max(softLimitFloor, live+live/4+32<<20))
 }
 
-// startSoftMemoryLimit starts following the live heap; stop restores the
-// limit there was.
+// softLimiter is the one follower of the live heap in the process: commands
+// run in one process at once (the tests run many) share it, the first start
+// setting the limit and the last stop restoring the one there was.
+var softLimiter struct {
+	mu    sync.Mutex
+	users int
+	prev  int64
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// startSoftMemoryLimit starts following the live heap; stop (call it once)
+// restores the limit there was when no other command still follows it.
 func startSoftMemoryLimit() (stop func()) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return func() {}
 	}
-	prev := debug.SetMemoryLimit(softLimit(0))
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		tick := time.NewTicker(softLimitEvery)
-		defer tick.Stop()
-		last := int64(-1)
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return
-			}
-			if l := softLimit(sample[0].Value.Uint64()); l != last {
-				debug.SetMemoryLimit(l)
-				last = l
-			}
-		}
-	})
+	l := &softLimiter
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.users++; l.users == 1 {
+		l.prev = debug.SetMemoryLimit(softLimit(0))
+		l.done = make(chan struct{})
+		l.wg.Go(func() { followLiveHeap(l.done) })
+	}
+	var once sync.Once
 	return func() {
-		close(done)
-		wg.Wait()
-		debug.SetMemoryLimit(prev)
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.users--; l.users == 0 {
+				close(l.done)
+				l.wg.Wait()
+				debug.SetMemoryLimit(l.prev)
+			}
+		})
+	}
+}
+
+// followLiveHeap sets the limit from the live heap every softLimitEvery
+// until done is closed.
+func followLiveHeap(done <-chan struct{}) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	tick := time.NewTicker(softLimitEvery)
+	defer tick.Stop()
+	last := int64(-1)
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return
+		}
+		if l := softLimit(sample[0].Value.Uint64()); l != last {
+			debug.SetMemoryLimit(l)
+			last = l
+		}
 	}
 }

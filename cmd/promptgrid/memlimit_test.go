@@ -46,3 +46,22 @@ func TestSoftLimitRestored(t *testing.T) {
 		t.Fatalf("limit %d after stop, want %d restored", after, int64(math.MaxInt64))
 	}
 }
+
+// TestSoftLimitSharedByConcurrentCommands: two commands in one process (as
+// in the tests) share the limit; the first to end does not take it from
+// the other, and the last restores the limit there was.
+func TestSoftLimitSharedByConcurrentCommands(t *testing.T) {
+	before := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(before)
+	stopA := startSoftMemoryLimit()
+	stopB := startSoftMemoryLimit()
+	stopA()
+	stopA() // a second call changes nothing
+	if during := debug.SetMemoryLimit(-1); during == math.MaxInt64 {
+		t.Fatal("the first command to end took the limit from the other")
+	}
+	stopB()
+	if after := debug.SetMemoryLimit(-1); after != math.MaxInt64 {
+		t.Fatalf("limit %d after both ended, want %d restored", after, int64(math.MaxInt64))
+	}
+}
