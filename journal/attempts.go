@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +94,10 @@ func (l *AttemptLog) write(as []Attempt) error {
 	if l == nil || len(as) == 0 {
 		return nil
 	}
-	var b []byte
+	buf := linePool.Get().(*bytes.Buffer)
+	defer putLineBuffer(buf)
+	buf.Reset()
+	b := buf.AvailableBuffer()
 	now := time.Now().UTC()
 	for i := range as {
 		if as[i].At.IsZero() {
@@ -105,7 +109,8 @@ func (l *AttemptLog) write(as []Attempt) error {
 		}
 		b = append(b, '\n')
 	}
-	return l.appendFile.write(b, nil)
+	buf.Write(b)
+	return l.appendFile.write(buf.Bytes(), nil)
 }
 
 // Close fsyncs and closes the log; later calls return the first's result.
