@@ -160,7 +160,7 @@ func (r *run) agentStep(j *job, resp *runware.Response, cached bool) {
 	conv = append(conv, j.task.Messages...)
 	conv = append(conv, runware.Message{Role: "assistant", Content: st.Text, Tools: calls})
 	j.task.Messages = append(conv, msgs...)
-	j.stepBase = j.attempts
+	j.stepBase, j.noise = j.attempts, 0
 	j.stepStart = time.Now()
 }
 

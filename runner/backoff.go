@@ -9,16 +9,23 @@ import (
 // full jitter (a uniform draw in [0, min(Max, Base*2^(n-1))] before retry n),
 // never shorter than a Retry-After the server sent, at most MaxAttempts
 // attempts in all and no retry that would start after MaxElapsed since the
-// trial was first scheduled.
+// trial was first scheduled. A 429 the rate controller took as noise
+// (rateNoise: 429s as frequent as when the rate was shown not to matter) is
+// retried without backoff (after its Retry-After, if any) and does not count
+// towards MaxAttempts; a trial gets at most MaxNoise such retries, and none
+// after MaxElapsed, so a server refusing everything still ends every trial
+// with its 429 as the error.
 type Retry struct {
 	Base        time.Duration
 	Max         time.Duration
 	MaxAttempts int
 	MaxElapsed  time.Duration
+	MaxNoise    int
 }
 
-// DefaultRetry is used for zero fields of Config.Retry.
-var DefaultRetry = Retry{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: 6, MaxElapsed: 5 * time.Minute}
+// DefaultRetry is used for zero fields of Config.Retry. With a third of the
+// requests refused at random, MaxNoise 30 loses one trial in 3^30.
+var DefaultRetry = Retry{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: 6, MaxElapsed: 5 * time.Minute, MaxNoise: 30}
 
 func (p Retry) withDefaults() Retry {
 	if p.Base <= 0 {
@@ -32,6 +39,9 @@ func (p Retry) withDefaults() Retry {
 	}
 	if p.MaxElapsed <= 0 {
 		p.MaxElapsed = DefaultRetry.MaxElapsed
+	}
+	if p.MaxNoise <= 0 {
+		p.MaxNoise = DefaultRetry.MaxNoise
 	}
 	return p
 }
@@ -60,4 +70,14 @@ func (p Retry) next(n int, elapsed, retryAfter time.Duration, rnd *rand.Rand) (t
 		return 0, false
 	}
 	return d, true
+}
+
+// nextNoise decides whether a 429 taken as noise gets a retry, given the
+// trial's noise retries so far and the time since it was first scheduled;
+// the retry waits only for the Retry-After (retryAfter, 0 when absent).
+func (p Retry) nextNoise(noise int, elapsed, retryAfter time.Duration) (time.Duration, bool) {
+	if noise >= p.MaxNoise || elapsed+retryAfter > p.MaxElapsed {
+		return 0, false
+	}
+	return retryAfter, true
 }

@@ -21,6 +21,7 @@ type maxRateRun struct {
 	calls    int64
 	trials   int
 	journal  map[string]int
+	recs     []*journal.Record
 	errored  int64
 	elapsed  time.Duration
 	simCalls int64
@@ -72,11 +73,13 @@ func simRun(t *testing.T, opts runwaretest.Options, n int, tune func(*Config)) m
 	if res.StopReason != journal.StopCompleted {
 		t.Fatalf("stop reason %q (%s)", res.StopReason, res.StopDetail)
 	}
+	recs := readJournal(t, dir)
 	return maxRateRun{
 		limited:  float64(p.RateLimited.Load()) / float64(p.Calls.Load()),
 		calls:    p.Calls.Load(),
 		trials:   n,
-		journal:  perTrial(readJournal(t, dir)),
+		journal:  perTrial(recs),
+		recs:     recs,
 		errored:  p.Errored.Load(),
 		elapsed:  elapsed,
 		simCalls: h.Stats().Requests,

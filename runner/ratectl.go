@@ -33,12 +33,25 @@ const (
 	// rateRandomLLR and rateCapLLR end the test that follows a cut: the log
 	// likelihood ratio of "the 429s are random, the cut did not lower
 	// their share" over "the server limits the rate, the cut lowered it".
-	// Mistaking a limit for noise costs 429s, so it needs more evidence.
+	// Mistaking a limit for noise costs 429s, so it needs more evidence;
+	// mistaking noise for a limit leaves the rate far below what the
+	// server takes (it then only climbs by rateStep a second), so a limit
+	// needs 100:1, not less.
 	rateRandomLLR = 6.9 // 1000:1
-	rateCapLLR    = -2.3
+	rateCapLLR    = -4.6
 	// rateNoiseMargin is how far the recent 429 share must rise above the
 	// share found to be random before a 429 starts an episode again.
 	rateNoiseMargin = 0.15
+	// rateRoseZ is how many standard errors the 429 share after a cut
+	// must rise above the share in its window to end the test as a
+	// tightened limit (see rose).
+	rateRoseZ = 3.0
+	// rateNoiseMax is the 429 share from which rejections are never taken
+	// as noise, however little the rate matters: a server refusing nine
+	// requests in ten is down or out of quota, and retrying at once (what
+	// noise gets) would only hammer it; its 429s back off and count
+	// towards the attempt limit.
+	rateNoiseMax = 0.9
 	// rateShareWeight is the weight of one answer in the recent 429 share.
 	rateShareWeight = 1.0 / 128
 )
@@ -53,6 +66,11 @@ const (
 	// rateSameEpisode: the request left before the last cut; the cut
 	// already answered it.
 	rateSameEpisode
+	// rateNoise: the share of 429s is where the test after a cut found
+	// it not to depend on the rate: the 429 is noise, and the worker
+	// retries the request at once, outside its attempt limit (see
+	// Retry.MaxNoise).
+	rateNoise
 	// rateCut: the rate was lowered; only the retried request waits out
 	// the Retry-After.
 	rateCut
@@ -85,17 +103,25 @@ type rateCtl struct {
 	epFloor      float64
 
 	// The test that follows a cut (docs/runner.md, "Random 429s"): did the
-	// 429 share fall? prev is the rate before the cut, capShare the share
-	// a rate limit predicts after it; pre* count the answers of requests
+	// 429 share fall? prev is the rate before the first cut of the
+	// episodes since the last verdict (a chain of cuts whose tests ended
+	// in neither verdict is undone as a whole), capShare the share a rate
+	// limit predicts after the cut; pre* count the answers of requests
 	// dispatched in the cut's window, post* those dispatched after it.
 	testing        bool
+	chained        bool // prev holds the rate before a chain still open
 	prev, capShare float64
 	preN, preK     int
 	postN, postK   int
 	llr            float64
+	vague          bool            // the share before the cut is too close to capShare to tell
 	ok             []time.Duration // dispatch offsets of requests answered, not 429
 	noise, share   float64         // 429 share found not to depend on the rate; recent share
 	shareN         int
+	// noiseN, noiseK count the answers (and their 429s) the noise share
+	// is the mean of: the random verdict's test, then every answer while
+	// the recent share stays within rateNoiseMargin of it.
+	noiseN, noiseK int
 }
 
 // newRateCtl returns a controller whose bucket starts at ceiling requests/s
@@ -161,24 +187,29 @@ func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
 	c.shed = append(c.shed, d)
 	c.answer(d, true)
 	if c.testing && d > c.cut {
-		rose := c.preN > 0 && float64(c.postK)/float64(c.postN) > float64(c.preK)/float64(c.preN)+rateNoiseMargin
 		switch {
-		case rose && c.postN >= rateMinSample:
-			// The share rose after the cut: the limit tightened, and
-			// this 429 starts a new episode.
+		case c.rose():
+			// The share rose after the cut, by more than chance: the
+			// limit tightened, and this 429 starts a new episode.
 			c.testing = false
-		case !rose && c.llr >= rateRandomLLR:
+		case c.llr >= rateRandomLLR && (c.postN >= rateMinSample || !c.above()) &&
+			float64(c.preK+c.postK)/float64(c.preN+c.postN) < rateNoiseMax:
+			// The cut did not lower the share: the 429s do not depend
+			// on the rate. But a share that rose after the cut may be
+			// a tightened limit (every answer a 429 is far likelier
+			// under "random" than under capShare): it waits for
+			// rateMinSample answers, for rose to tell.
 			c.random(now)
-			return rateSameEpisode
+			return rateNoise
 		default:
 			// Until the test ends, a 429 after the cut is evidence,
 			// not a new episode.
 			return rateSameEpisode
 		}
 	}
-	if c.noise > 0 && d > c.cut && c.share <= c.noise+rateNoiseMargin {
+	if c.noise > 0 && d > c.cut && c.share <= c.noise+rateNoiseMargin && c.share < rateNoiseMax {
 		// As often refused as when the rate did not matter: noise.
-		return rateSameEpisode
+		return rateNoise
 	}
 	c.quiet = now.Sub(c.start)
 	w := rateWindow.Seconds()
@@ -211,11 +242,13 @@ func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
 		floor = math.Max(floor, math.Min(c.cur, float64(out)/w)/2)
 	}
 	c.epFrom, c.epTo, c.epFloor = from, to, floor
-	prev := c.cur
+	if !c.chained {
+		c.prev, c.chained = c.cur, true
+	}
 	next := math.Min(c.cur, math.Max(float64(accepted)/w, floor))
 	c.set(now, next)
 	c.cut = to
-	c.startTest(prev, float64(accepted)/w, next, from, to)
+	c.startTest(float64(accepted)/w, next, from, to)
 	if learned {
 		return rateLearned
 	}
@@ -234,7 +267,17 @@ func (c *rateCtl) answered(sent time.Time) {
 	c.ok = append(c.ok, d)
 	c.answer(d, false)
 	if c.testing && c.llr <= rateCapLLR {
-		c.testing = false // the cut lowered the share: a rate limit
+		// The cut lowered the share: a rate limit, and the rate it set
+		// is where the next episode starts from. But when the share
+		// before the cut was too low to tell (vague) and the chain began
+		// at an unlimited bucket, the cut was the first rate, learned from
+		// a start burst a few milliseconds long: that says little about
+		// the server, so the chain stays open and a later random verdict
+		// can still undo it.
+		c.testing = false
+		if !c.vague || !math.IsInf(c.prev, 1) {
+			c.chained = false
+		}
 	}
 }
 
@@ -247,6 +290,14 @@ func (c *rateCtl) answer(d time.Duration, limited bool) {
 	}
 	c.shareN++
 	c.share += (x - c.share) * math.Max(rateShareWeight, 1/float64(c.shareN))
+	if !c.testing && c.noise > 0 && c.share <= c.noise+rateNoiseMargin {
+		// The noise share is a mean over all the answers taken as noise,
+		// not just the few of one test: an estimate a little low would
+		// let the recent share's swings start episodes.
+		c.noiseN++
+		c.noiseK += int(x)
+		c.noise = float64(c.noiseK) / float64(c.noiseN)
+	}
 	if !c.testing || d < c.epFrom {
 		return
 	}
@@ -261,13 +312,38 @@ func (c *rateCtl) answer(d time.Duration, limited bool) {
 	if limited {
 		c.postK++
 	}
-	c.llr = c.likelihood()
+	c.llr, c.vague = c.likelihood()
 }
 
-// startTest opens the test of a cut from prev to next after a window in
-// which the server accepted accepted requests/s; the caller holds c.mu.
-func (c *rateCtl) startTest(prev, accepted, next float64, from, to time.Duration) {
-	c.testing, c.prev, c.llr, c.postN, c.postK = true, prev, 0, 0, 0
+// rose reports whether the 429 share after the cut rose above the share in
+// the cut's window by more than rateNoiseMargin over at least rateMinSample
+// answers, and by more than chance: rateRoseZ standard errors of the
+// difference (two-proportion z). Without the last condition, the 10 to 20
+// answers of a test at the start burst's rate often showed a rise of 0.15
+// under random 429s; the caller holds c.mu.
+func (c *rateCtl) rose() bool {
+	if c.postN < rateMinSample || !c.above() {
+		return false
+	}
+	n1, n2 := float64(c.preN), float64(c.postN)
+	p1, p2 := float64(c.preK)/n1, float64(c.postK)/n2
+	p := (float64(c.preK) + float64(c.postK)) / (n1 + n2)
+	se := math.Sqrt(p * (1 - p) * (1/n1 + 1/n2))
+	return se == 0 || (p2-p1)/se >= rateRoseZ
+}
+
+// above reports whether the 429 share after the cut is more than
+// rateNoiseMargin above the share in the cut's window, however few the
+// answers; the caller holds c.mu.
+func (c *rateCtl) above() bool {
+	return c.preN > 0 && c.postN > 0 &&
+		float64(c.postK)/float64(c.postN) > float64(c.preK)/float64(c.preN)+rateNoiseMargin
+}
+
+// startTest opens the test of a cut to next after a window in which the
+// server accepted accepted requests/s; the caller holds c.mu.
+func (c *rateCtl) startTest(accepted, next float64, from, to time.Duration) {
+	c.testing, c.llr, c.vague, c.postN, c.postK = true, 0, false, 0, 0
 	c.capShare = math.Max(rateCapShare, 1-accepted/next)
 	c.preK = 0
 	for _, s := range c.shed {
@@ -284,30 +360,34 @@ func (c *rateCtl) startTest(prev, accepted, next float64, from, to time.Duration
 }
 
 // likelihood is the log likelihood ratio of the answers after the cut
-// under "random: the share before the cut holds" over "limit: capShare";
-// the caller holds c.mu.
-func (c *rateCtl) likelihood() float64 {
+// under "random: the share before the cut holds" over "limit: capShare",
+// and whether the two shares were too close to tell apart; the caller
+// holds c.mu.
+func (c *rateCtl) likelihood() (llr float64, vague bool) {
 	if c.preN == 0 {
-		return 0
+		return 0, false
 	}
 	pr := float64(c.preK) / float64(c.preN)
 	pc := c.capShare
 	if pr <= pc+rateCapShare {
 		// The two cannot be told apart: take it as a limit.
-		return rateCapLLR
+		return rateCapLLR, true
 	}
 	pr = math.Min(pr, 0.99)
 	k, n := float64(c.postK), float64(c.postN)
-	return k*math.Log(pr/pc) + (n-k)*math.Log((1-pr)/(1-pc))
+	return k*math.Log(pr/pc) + (n-k)*math.Log((1-pr)/(1-pc)), false
 }
 
 // random ends the test of a cut that did not lower the 429 share: the
-// rejections do not depend on the rate, so the cut is undone and their
-// share becomes the noise later 429s are measured against; the caller
-// holds c.mu.
+// rejections do not depend on the rate, so the cut is undone (with every
+// cut of the chain before it) and their share becomes the noise later 429s
+// are measured against; the caller holds c.mu.
 func (c *rateCtl) random(now time.Time) {
-	c.testing = false
-	c.noise = math.Max(c.noise, float64(c.preK+c.postK)/float64(c.preN+c.postN))
+	c.testing, c.chained = false, false
+	n, k := c.preN+c.postN, c.preK+c.postK
+	if f := float64(k) / float64(n); f > c.noise {
+		c.noise, c.noiseN, c.noiseK = f, n, k
+	}
 	c.share = c.noise
 	c.set(now, c.prev)
 	c.quiet = now.Sub(c.start)

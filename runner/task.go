@@ -26,6 +26,9 @@ type job struct {
 	attemptScheduled time.Time
 	admitted         time.Time
 	attempts         int
+	// noise counts the attempts retried after a 429 taken as noise (see
+	// Retry): attempts-noise is what MaxAttempts bounds.
+	noise int
 	// reserved is the budget held for this trial while it is in flight.
 	reserved float64
 	// epoch is the AIMD epoch at dispatch, so that the 429s of one episode

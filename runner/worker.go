@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 		// Learn from the answers (rate and concurrency AIMD, Retry-After
 		// pause, fatal stop) before the slot is released, so that the next
 		// dispatch already obeys them.
-		r.observe(pending, resps)
+		noise := r.observe(pending, resps)
 		charges := r.charges(pending, resps)
 		var retry, done, stopped []*job
 		var final []*runware.Response
@@ -47,7 +48,7 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 					continue
 				}
 				// An agent loop's step gets the retries of a trial.
-				if d, ok := r.retry.next(j.attempts-j.stepBase, time.Since(j.stepStart), r.retryAfter(e), jit); ok {
+				if d, ok := r.nextRetry(j, e, noise, jit); ok {
 					if !r.budget.chargeRetry(charges[k]) {
 						// What the attempt may have cost leaves no room
 						// for another within --max-cost.
@@ -253,6 +254,27 @@ func (r *run) logSettled(batch []*job, resps []*runware.Response, charges []floa
 	}
 }
 
+// nextRetry decides whether a trial whose attempt failed transiently with e
+// is retried and after how long: a 429 the rate controller took as noise
+// (noise) is retried without backoff and outside the attempt limit, up to
+// Retry.MaxNoise times; anything else backs off (Retry.next) by the
+// attempts that count.
+func (r *run) nextRetry(j *job, e *runware.Error, noise bool, jit *rand.Rand) (time.Duration, bool) {
+	elapsed, ra := time.Since(j.stepStart), r.retryAfter(e)
+	if noise && isRateLimit(e) {
+		if d, ok := r.retry.nextNoise(j.noise, elapsed, ra); ok {
+			j.noise++
+			return d, true
+		}
+	}
+	return r.retry.next(j.attempts-j.stepBase-j.noise, elapsed, ra, jit)
+}
+
+// isRateLimit reports whether e is a 429.
+func isRateLimit(e *runware.Error) bool {
+	return e.Class == runware.ClassRateLimit || e.HTTPStatus == http.StatusTooManyRequests
+}
+
 // retryAfter is the pause a server asked for, capped at MaxRetryAfter (a
 // Retry-After of a day must not stop a run for a day); the pause shows on
 // the progress line.
@@ -376,8 +398,9 @@ func mayHaveBilled(resp *runware.Response) bool {
 // window). A 429 the controller does not take (adaptation off, too few
 // requests yet to measure) halves the concurrency cap once per episode and
 // pauses for its Retry-After. 503 and 504 pause without shrinking anything;
-// anything else counts as clean.
-func (r *run) observe(batch []*job, resps []*runware.Response) {
+// anything else counts as clean. observe reports whether the controller
+// took the 429s as noise (rateNoise): those are retried at once.
+func (r *run) observe(batch []*job, resps []*runware.Response) (noise bool) {
 	limited := false
 	var retryAfter time.Duration
 	for _, resp := range resps {
@@ -385,7 +408,7 @@ func (r *run) observe(batch []*job, resps []*runware.Response) {
 		switch {
 		case e == nil:
 			r.gate.succeeded()
-		case e.Class == runware.ClassRateLimit || e.HTTPStatus == http.StatusTooManyRequests:
+		case isRateLimit(e):
 			r.prog.RateLimited.Add(1)
 			limited = true
 			retryAfter = max(retryAfter, r.retryAfter(e))
@@ -395,7 +418,7 @@ func (r *run) observe(batch []*job, resps []*runware.Response) {
 	}
 	if !limited {
 		r.limiter.answered(batch[0].admitted)
-		return
+		return false
 	}
 	// The batch left as one request, admitted at one time in one epoch.
 	j := batch[0]
@@ -404,7 +427,10 @@ func (r *run) observe(batch []*job, resps []*runware.Response) {
 		r.gate.rateLimited(j.epoch, retryAfter)
 	case rateLearned:
 		r.gate.hold(retryAfter)
+	case rateNoise:
+		return true
 	}
+	return false
 }
 
 // anySucceeded reports whether some result of the response arrived: a
