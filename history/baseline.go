@@ -20,7 +20,8 @@ var ErrNoBaseline = errors.New("no baseline run")
 // branch (DefaultBranch when empty) that started before before: what
 // `run --baseline latest:DIR` compares with. A run counts only when its
 // run.json records that suite and branch, it has a journal, it is not a
-// shard, and some request got an answer; a zero before sets no bound. Runs are ordered by their start
+// shard, some request got an answer and it did not stop as unavailable (an
+// outage cut it short); a zero before sets no bound. Runs are ordered by their start
 // time; ties go to the greater run id. When none qualifies the error wraps
 // ErrNoBaseline and says what was found.
 func LatestBaseline(dirs []string, suite string, branch string, before time.Time) (dir string, err error) {
@@ -40,7 +41,7 @@ func LatestBaseline(dirs []string, suite string, branch string, before time.Time
 		}
 		ofSuite++
 		switch {
-		case m.StopReason == journal.StopNoAnswer, m.Pilot != "":
+		case m.StopReason == journal.StopNoAnswer, m.StopReason == journal.StopUnavailable, m.Pilot != "":
 			continue
 		case m.Branch == "":
 			noBranch++

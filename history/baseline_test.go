@@ -22,6 +22,7 @@ func TestLatestBaseline(t *testing.T) {
 	run("b-feature", "feat-1", "qa", "feature", "", 4*time.Hour)
 	run("c-other-suite", "other-1", "other", "main", "", 4*time.Hour)
 	run("d-no-answer", "main-3", "qa", "main", journal.StopNoAnswer, 4*time.Hour)
+	run("d-outage", "main-5", "qa", "main", journal.StopUnavailable, 4*time.Hour+time.Minute)
 	run("e-after", "main-4", "qa", "main", "", 6*time.Hour)
 	run("f-no-branch", "old-1", "qa", "", "", 5*time.Hour)
 	before := t0.Add(5 * time.Hour)

@@ -285,6 +285,11 @@ const (
 	// StopNoAnswer: the run went through its trials but not one request
 	// got an answer (StopDetail lists the error classes).
 	StopNoAnswer = "no answer"
+	// StopUnavailable: the last trials all failed with transient errors
+	// (429s, 5xx, timeouts) after every retry, none answered in between:
+	// the API is down or out of quota, and the trials not run yet are left
+	// for --resume (StopDetail counts the error classes).
+	StopUnavailable = "unavailable"
 )
 
 // MarshalLine encodes a record as one JSON line ending in '\n'.

@@ -25,6 +25,7 @@ type maxRateRun struct {
 	errored  int64
 	elapsed  time.Duration
 	simCalls int64
+	stop     string // the run's stop detail
 }
 
 // runMaxRate runs n trials with no --rate against an in-process simulator
@@ -44,6 +45,12 @@ func runMaxRate(t *testing.T, maxRate float64, n, conc int, timeScale float64, u
 // the current synctest bubble, with the config set as tune says, and returns
 // what the run counted (share left zero).
 func simRun(t *testing.T, opts runwaretest.Options, n int, tune func(*Config)) maxRateRun {
+	t.Helper()
+	return simRunStop(t, opts, n, tune, journal.StopCompleted)
+}
+
+// simRunStop is simRun of a run that must end with the stop reason want.
+func simRunStop(t *testing.T, opts runwaretest.Options, n int, tune func(*Config), want string) maxRateRun {
 	t.Helper()
 	h := runwaretest.NewHandler(opts)
 	defer h.Close()
@@ -70,11 +77,12 @@ func simRun(t *testing.T, opts runwaretest.Options, n int, tune func(*Config)) m
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StopReason != journal.StopCompleted {
-		t.Fatalf("stop reason %q (%s)", res.StopReason, res.StopDetail)
+	if res.StopReason != want {
+		t.Fatalf("stop reason %q (%s), want %q", res.StopReason, res.StopDetail, want)
 	}
 	recs := readJournal(t, dir)
 	return maxRateRun{
+		stop:     res.StopDetail,
 		limited:  float64(p.RateLimited.Load()) / float64(p.Calls.Load()),
 		calls:    p.Calls.Load(),
 		trials:   n,

@@ -89,27 +89,44 @@ func TestRandom429sDoNotCollapseTheRate(t *testing.T) {
 	}
 }
 
-// TestRefusingEverythingEnds: an outage is not noise. A server that answers
-// every request 429 (no Retry-After) refuses at a share that does not
-// depend on the rate, like random rejections, but from rateNoiseMax on the
-// controller never takes 429s as noise: they back off and count, so every
-// trial ends after at most the attempt limit (not the limit plus
-// Retry.MaxNoise retries at once), with the 429 as its error, within
-// MaxElapsed. In fake time, at concurrency 16, where random rejections are
+// TestRefusingEverythingEnds: an outage is not noise, and a run does not
+// spend hours failing every trial of it. A server that answers every
+// request 429 (no Retry-After) refuses at a share that does not depend on
+// the rate, like random rejections, but from rateNoiseMax on the controller
+// never takes 429s as noise: they back off and count, so each trial ends
+// after at most the attempt limit (not the limit plus Retry.MaxNoise
+// retries at once), with the 429 as its error. Once twice the concurrency
+// (32) trials in a row have failed so, the run stops as unavailable, within
+// MaxElapsed, the other trials journaled interrupted, to be run again on
+// resume. In fake time, at concurrency 16, where random rejections are
 // taken as noise (TestRandom429sDoNotCollapseTheRate).
 func TestRefusingEverythingEnds(t *testing.T) {
-	const n = 40
+	const n, conc = 400, 16
 	synctest.Test(t, func(t *testing.T) {
-		_, m := stormRun(t, runwaretest.Faults{RateLimit: runwaretest.Fault{P: 1}}, 1, n, 16)
-		t.Logf("%d calls in %v", m.calls, m.elapsed)
-		if m.errored != n || len(m.recs) != n {
-			t.Fatalf("%d errors in %d records, want %d of %d", m.errored, len(m.recs), n, n)
+		m := simRunStop(t, runwaretest.Options{APIKeys: []string{"k"}, TimeScale: 0.1, Seed: 1,
+			Faults: runwaretest.Faults{RateLimit: runwaretest.Fault{P: 1}}}, n, func(c *Config) {
+			c.RunID, c.Concurrency = "storm", conc
+		}, journal.StopUnavailable)
+		t.Logf("%d calls in %v: %s", m.calls, m.elapsed, m.stop)
+		if want := "the last 32 trials all failed after their retries (32 rateLimit)"; m.stop != want {
+			t.Errorf("stop detail %q, want %q", m.stop, want)
 		}
-		limit := DefaultRetry.MaxAttempts
+		failed, interrupted := 0, 0
 		for _, r := range m.recs {
-			if r.Error == nil || r.Error.Class != string(runware.ClassRateLimit) || r.Attempts > limit {
-				t.Fatalf("%s: error %+v after %d attempts, want a rateLimit error after at most %d", r.TrialKey, r.Error, r.Attempts, limit)
+			switch {
+			case r.Error != nil && r.Error.Class == string(runware.ClassRateLimit):
+				failed++
+				if r.Attempts > DefaultRetry.MaxAttempts {
+					t.Fatalf("%s: %d attempts, want at most %d", r.TrialKey, r.Attempts, DefaultRetry.MaxAttempts)
+				}
+			case r.Error != nil && r.Error.Interrupted():
+				interrupted++
+			default:
+				t.Fatalf("%s: %+v, want a rateLimit error or an interruption", r.TrialKey, r.Error)
 			}
+		}
+		if failed < 32 || failed > 2*conc+32 || failed+interrupted != len(m.recs) {
+			t.Errorf("%d failed and %d interrupted of %d records: want the run stopped soon after 32 failures", failed, interrupted, len(m.recs))
 		}
 		if m.elapsed > DefaultRetry.MaxElapsed {
 			t.Errorf("run took %v, want at most MaxElapsed %v", m.elapsed, DefaultRetry.MaxElapsed)

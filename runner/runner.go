@@ -154,6 +154,12 @@ type run struct {
 	// (watchNetwork); netLast is the last such error.
 	netSeen int
 	netLast string
+	// outStreak counts the trials in a row that ended with a transient
+	// error after their retries, and outClasses their error classes
+	// (watchOutage); outLimit is the streak that stops the run.
+	outStreak  int
+	outClasses map[runware.Class]int
+	outLimit   int
 }
 
 // outcome is what a worker hands the collector for one trial.
@@ -228,6 +234,9 @@ func RunTrials(ctx context.Context, cfg Config, trials Trials) (res *Result, err
 		prog:   cfg.Progress,
 		reqCtx: context.WithoutCancel(ctx),
 		rnd:    rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
+		// The trials in flight when a server goes down fail together: the
+		// streak must outlast them.
+		outLimit: max(outageTrials, 2*conc),
 	}
 	if r.prog == nil {
 		r.prog = &Progress{}

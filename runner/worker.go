@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +94,7 @@ func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome,
 				}
 				final[k], finalCharge[k] = resp, charge
 			}
+			r.watchOutage(final[k])
 			written = append(written, r.finish(j, final[k], finalCharge[k], results))
 		}
 		for _, j := range stopped {
@@ -314,6 +317,48 @@ func (r *run) watchNetwork(resps []*runware.Response) {
 		r.stopDetail = fmt.Sprintf("the first %d requests all failed with network errors before reaching a server (last: %s)", networkProbe, r.netLast)
 		r.halt()
 	}
+}
+
+// outageTrials is the least number of trials in a row that must end with a
+// transient error after all their retries, none answered in between,
+// before the run stops as unavailable (Config.Concurrency twice, when more).
+// Under random failures that leave a trial answered one time in two, such
+// a streak comes once in 2^25 trials.
+const outageTrials = 25
+
+// watchOutage follows the trials as they end (resp is a trial's final
+// answer): when outLimit of them in a row failed with transient errors
+// after their retries, the API is down or out of quota, and going on would
+// only spend hours failing every trial the same way; the run stops as
+// unavailable, the trials not run yet left for --resume.
+func (r *run) watchOutage(resp *runware.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := resp.Err
+	if e == nil || !e.Class.Transient() || anySucceeded(resp) {
+		r.outStreak = 0
+		clear(r.outClasses)
+		return
+	}
+	if r.outClasses == nil {
+		r.outClasses = map[runware.Class]int{}
+	}
+	r.outStreak++
+	r.outClasses[e.Class]++
+	if r.outStreak < r.outLimit || r.stopReason != "" {
+		return
+	}
+	classes := make([]string, 0, len(r.outClasses))
+	for c := range r.outClasses {
+		classes = append(classes, string(c))
+	}
+	slices.Sort(classes)
+	for i, c := range classes {
+		classes[i] = fmt.Sprintf("%d %s", r.outClasses[runware.Class(c)], c)
+	}
+	r.stopReason = journal.StopUnavailable
+	r.stopDetail = fmt.Sprintf("the last %d trials all failed after their retries (%s)", r.outStreak, strings.Join(classes, ", "))
+	r.halt()
 }
 
 // charge is what one request counts as spent: the cost of the results that

@@ -325,7 +325,7 @@ func runPilotTrials(ctx context.Context, s *streams, p *pilotOptions, suite *eva
 		return "", nil, 0, withCode(exitBudget, fmt.Errorf("the pilot stopped at the budget: %s; no forecast", res.StopDetail))
 	case journal.StopFatalAPI:
 		return "", nil, 0, withCode(exitAPI, fmt.Errorf("the API refused the pilot: %s", res.StopDetail))
-	case journal.StopNoAnswer:
+	case journal.StopNoAnswer, journal.StopUnavailable:
 		return "", nil, 0, withCode(exitAPI, fmt.Errorf("%s from %s; no forecast", meta.StopDetail, answerSource(p.Sim, endpoint)))
 	}
 	return "", nil, 0, withCode(exitInterrupted, fmt.Errorf("pilot %s %s; no forecast", meta.RunID, meta.StopReason))

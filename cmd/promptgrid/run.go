@@ -75,8 +75,9 @@ appends it to RUN_DIR/journal.jsonl the moment it arrives, then prints the
 report. Set RUNWARE_API_KEY to use the real API.
 
 Exit codes: 0 ok, 1 a quality gate failed, 2 bad input, 3 stopped at --max-cost,
-4 stopped on a fatal API error (auth, credits) or no request got an answer,
-130 interrupted.`,
+4 stopped on a fatal API error (auth, credits), no request got an answer, or
+the API was unavailable (the last 25 trials, or twice the concurrency, all
+failed after their retries), 130 interrupted.`,
 		Args: maxArgs(1, "one SUITE file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -285,18 +286,32 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)
 
 	gateErr := o.report.finish(ctx, s, dir)
-	switch meta.StopReason {
-	case journal.StopBudget:
-		return withCode(exitBudget, fmt.Errorf("budget: %s", res.StopDetail))
-	case journal.StopFatalAPI:
-		return withCode(exitAPI, fmt.Errorf("the API refused the run: %s (resume with --resume %s once fixed)", res.StopDetail, dir))
-	case journal.StopInterrupted, journal.StopDeadline:
-		return withCode(exitInterrupted, fmt.Errorf("run %s %s; resume with --resume %s", meta.RunID, res.StopReason, dir))
-	case journal.StopNoAnswer:
-		return withCode(exitAPI, fmt.Errorf("%s from %s; check the endpoint and the network, then re-run the failed trials with --resume %s --retry-errors",
-			meta.StopDetail, answerSource(o.sim, endpoint), dir))
+	if err := stopError(meta, res.StopDetail, answerSource(o.sim, endpoint), dir); err != nil {
+		return err
 	}
 	return gateErr
+}
+
+// stopError is the error (and exit code) of a run that stopped before its
+// end: meta's stop reason, detail the runner's account of it, source where
+// answers came from, dir the run directory to resume; nil for a run that
+// completed.
+func stopError(meta *journal.Meta, detail, source, dir string) error {
+	switch meta.StopReason {
+	case journal.StopBudget:
+		return withCode(exitBudget, fmt.Errorf("budget: %s", detail))
+	case journal.StopFatalAPI:
+		return withCode(exitAPI, fmt.Errorf("the API refused the run: %s (resume with --resume %s once fixed)", detail, dir))
+	case journal.StopInterrupted, journal.StopDeadline:
+		return withCode(exitInterrupted, fmt.Errorf("run %s %s; resume with --resume %s", meta.RunID, meta.StopReason, dir))
+	case journal.StopNoAnswer:
+		return withCode(exitAPI, fmt.Errorf("%s from %s; check the endpoint and the network, then re-run the failed trials with --resume %s --retry-errors",
+			meta.StopDetail, source, dir))
+	case journal.StopUnavailable:
+		return withCode(exitAPI, fmt.Errorf("stopped: %s from %s, so the API is down or out of quota; once it answers again, run the rest and the failed trials with --resume %s --retry-errors",
+			meta.StopDetail, source, dir))
+	}
+	return nil
 }
 
 // config merges the suite's limits with the flags (flags win).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,5 +81,29 @@ func TestRunNoAnswerExits4(t *testing.T) {
 	}
 	if recs := readRecords(t, dir); len(recs) != 3 {
 		t.Fatalf("journal has %d samples, want 3 (one failed sample per trial)", len(recs))
+	}
+}
+
+// TestStopErrorOfAnUnavailableAPI: a run the runner stopped as unavailable
+// (an outage: runner.TestRefusingEverythingEnds) exits 4, not 0 with a
+// report of failed samples, and says what to do once the API is back.
+func TestStopErrorOfAnUnavailableAPI(t *testing.T) {
+	meta := &journal.Meta{RunID: "r", StopReason: journal.StopUnavailable,
+		StopDetail: "the last 32 trials all failed after their retries (32 rateLimit)"}
+	err := stopError(meta, meta.StopDetail, "https://api.runware.ai/v1", "runs/r")
+	if err == nil {
+		t.Fatal("no error for a run stopped as unavailable")
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitAPI {
+		t.Errorf("error %v: want exit %d", err, exitAPI)
+	}
+	for _, want := range []string{"32 rateLimit", "down or out of quota", "--resume runs/r --retry-errors"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if err := stopError(&journal.Meta{StopReason: journal.StopCompleted}, "", "", "d"); err != nil {
+		t.Errorf("a completed run stops with %v", err)
 	}
 }
