@@ -314,8 +314,10 @@ func TestAgentToolsSuiteSeparatesThinkingLevels(t *testing.T) {
 			pass[r.Cell]++
 		}
 	}
-	none, high := pass["settings.thinkingLevel=none"], pass["settings.thinkingLevel=high"]
-	if high != 16 || none >= high {
-		t.Fatalf("passes per cell %v; want high 16 of 16 and none fewer", pass)
+	// 7 cases x 4 seeds a cell: the procedure is followed more often the
+	// more the model thinks, by margins the report's paired test detects.
+	none, low, high := pass["settings.thinkingLevel=none"], pass["settings.thinkingLevel=low"], pass["settings.thinkingLevel=high"]
+	if high < 25 || !(none < low && low < high) {
+		t.Fatalf("passes per cell %v; want none < low < high and high at least 25 of 28", pass)
 	}
 }
