@@ -81,3 +81,21 @@ func (p Retry) nextNoise(noise int, elapsed, retryAfter time.Duration) (time.Dur
 	}
 	return retryAfter, true
 }
+
+// nextPaced decides whether a 429 that came with a Retry-After (the server
+// pacing the run: it said when to come back) gets a retry, given the
+// trial's retries outside the attempt limit so far (k) and the time since
+// it was first scheduled. It waits the Retry-After plus a full-jitter
+// draw that grows with k (u uniform in [0, 1)), so that the trials a
+// server turned away together do not come back together; like a noise
+// retry it does not count towards MaxAttempts, and MaxNoise bounds it.
+func (p Retry) nextPaced(k int, elapsed, retryAfter time.Duration, u float64) (time.Duration, bool) {
+	if k >= p.MaxNoise {
+		return 0, false
+	}
+	d := retryAfter + p.delay(k+1, 0, u)
+	if elapsed+d > p.MaxElapsed {
+		return 0, false
+	}
+	return d, true
+}

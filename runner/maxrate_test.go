@@ -134,6 +134,11 @@ func TestSettlesNearMaxRate(t *testing.T) {
 				}
 				if m.errored != 0 || len(m.journal) != tc.n {
 					t.Errorf("%d errors, %d trials journaled, want 0 and %d", m.errored, len(m.journal), tc.n)
+					for _, r := range m.recs {
+						if r.Error != nil {
+							t.Errorf("%s: %+v after %d attempts", r.TrialKey, *r.Error, r.Attempts)
+						}
+					}
 				}
 				for k, c := range m.journal {
 					if c != 1 {

@@ -63,3 +63,39 @@ func TestNoiseRetriesAreFreeAndBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestPacedRetriesAreFreeAndBounded protects nextRetry's paced 429s: a 429
+// with a Retry-After that the controller did not take as noise (a server's
+// rate cap) is retried no sooner than its Retry-After, plus a jitter that
+// grows with the trial's retries, and does not count towards MaxAttempts,
+// so that a trial does not run out of attempts while the rate settles
+// (runner.TestSettlesNearMaxRate lost one trial in about 60 runs at 6
+// attempts). Past MaxNoise such retries they count; a 429 without a
+// Retry-After and not noise counts at once. In fake time.
+func TestPacedRetriesAreFreeAndBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		trials := agentTrials(t, "5")
+		r := &run{cfg: Config{Pricing: eval.DefaultPricing}, prog: &Progress{},
+			retry: Retry{MaxAttempts: 2, MaxNoise: 3}.withDefaults()}
+		j := r.newJob(&trials[0], trials[0].Key)
+		jit := rand.New(rand.NewPCG(3, 4))
+		paced := &runware.Error{Class: runware.ClassRateLimit, HTTPStatus: 429, RetryAfter: runware.Duration(2 * time.Second)}
+		bare := &runware.Error{Class: runware.ClassRateLimit, HTTPStatus: 429}
+		attempt := func(e *runware.Error) (time.Duration, bool) {
+			j.attempts++ // as send does
+			return r.nextRetry(j, e, false, jit)
+		}
+		for i := range 3 {
+			d, ok := attempt(paced)
+			if ceiling := 2*time.Second + r.retry.Base<<i; !ok || d < 2*time.Second || d > ceiling || j.noise != i+1 {
+				t.Fatalf("paced 429 %d: retry %v after %v, %d free retries; want after 2s to %v, %d", i+1, ok, d, j.noise, ceiling, i+1)
+			}
+		}
+		if _, ok := attempt(paced); !ok || j.noise != 3 {
+			t.Fatalf("the paced 429 past MaxNoise: retry %v, %d free retries; want a counted retry (1 of 2), 3", ok, j.noise)
+		}
+		if _, ok := attempt(bare); ok {
+			t.Fatal("a 429 without Retry-After, not noise, after 2 counted attempts was retried (MaxAttempts 2)")
+		}
+	})
+}

@@ -259,13 +259,25 @@ func (r *run) logSettled(batch []*job, resps []*runware.Response, charges []floa
 
 // nextRetry decides whether a trial whose attempt failed transiently with e
 // is retried and after how long: a 429 the rate controller took as noise
-// (noise) is retried without backoff and outside the attempt limit, up to
-// Retry.MaxNoise times; anything else backs off (Retry.next) by the
-// attempts that count.
+// (noise) is retried without backoff and outside the attempt limit, a 429
+// with a Retry-After after it (Retry.nextPaced) and outside the limit too,
+// up to Retry.MaxNoise such retries in all; anything else backs off
+// (Retry.next) by the attempts that count.
 func (r *run) nextRetry(j *job, e *runware.Error, noise bool, jit *rand.Rand) (time.Duration, bool) {
 	elapsed, ra := time.Since(j.stepStart), r.retryAfter(e)
-	if noise && isRateLimit(e) {
-		if d, ok := r.retry.nextNoise(j.noise, elapsed, ra); ok {
+	if isRateLimit(e) {
+		d, ok := time.Duration(0), false
+		switch {
+		case noise:
+			d, ok = r.retry.nextNoise(j.noise, elapsed, ra)
+		case ra > 0:
+			// The server paced the run (a rate cap): the 429 says nothing
+			// about the trial, which must not run out of attempts while
+			// the rate controller settles (1 trial in 60 or so did, at
+			// 6 attempts, against a cap of 50 req/s at concurrency 64).
+			d, ok = r.retry.nextPaced(j.noise, elapsed, ra, jit.Float64())
+		}
+		if ok {
 			j.noise++
 			return d, true
 		}
