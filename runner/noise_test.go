@@ -20,11 +20,7 @@ import (
 // its own MaxNoise and MaxAttempts. In fake time.
 func TestNoiseRetriesAreFreeAndBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		trials := agentTrials(t, "5")
-		r := &run{cfg: Config{Pricing: eval.DefaultPricing}, prog: &Progress{},
-			retry: Retry{MaxAttempts: 2, MaxNoise: 3}.withDefaults()}
-		j := r.newJob(&trials[0], trials[0].Key)
-		jit := rand.New(rand.NewPCG(1, 2))
+		r, j, jit := retryFixture(t, 1)
 		e429 := &runware.Error{Class: runware.ClassRateLimit, HTTPStatus: 429}
 		e503 := &runware.Error{Class: runware.ClassServer, HTTPStatus: 503}
 		attempt := func(e *runware.Error, noise bool) (time.Duration, bool) {
@@ -74,11 +70,7 @@ func TestNoiseRetriesAreFreeAndBounded(t *testing.T) {
 // Retry-After and not noise counts at once. In fake time.
 func TestPacedRetriesAreFreeAndBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		trials := agentTrials(t, "5")
-		r := &run{cfg: Config{Pricing: eval.DefaultPricing}, prog: &Progress{},
-			retry: Retry{MaxAttempts: 2, MaxNoise: 3}.withDefaults()}
-		j := r.newJob(&trials[0], trials[0].Key)
-		jit := rand.New(rand.NewPCG(3, 4))
+		r, j, jit := retryFixture(t, 3)
 		paced := &runware.Error{Class: runware.ClassRateLimit, HTTPStatus: 429, RetryAfter: runware.Duration(2 * time.Second)}
 		bare := &runware.Error{Class: runware.ClassRateLimit, HTTPStatus: 429}
 		attempt := func(e *runware.Error) (time.Duration, bool) {
@@ -98,4 +90,13 @@ func TestPacedRetriesAreFreeAndBounded(t *testing.T) {
 			t.Fatal("a 429 without Retry-After, not noise, after 2 counted attempts was retried (MaxAttempts 2)")
 		}
 	})
+}
+
+// retryFixture is a run with MaxAttempts 2 and MaxNoise 3, a job of an agent
+// trial in it and a jitter source seeded with seed.
+func retryFixture(t *testing.T, seed uint64) (*run, *job, *rand.Rand) {
+	trials := agentTrials(t, "5")
+	r := &run{cfg: Config{Pricing: eval.DefaultPricing}, prog: &Progress{},
+		retry: Retry{MaxAttempts: 2, MaxNoise: 3}.withDefaults()}
+	return r, r.newJob(&trials[0], trials[0].Key), rand.New(rand.NewPCG(seed, seed+1))
 }
