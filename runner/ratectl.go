@@ -257,6 +257,19 @@ func (c *rateCtl) rateLimited(sent time.Time) rateVerdict {
 
 // answered records a request dispatched at sent that was answered with
 // anything but a 429.
+// refusing reports whether the recent 429 share (over at least
+// rateMinSample answers) is at rateNoiseMax or above: the server refuses
+// nearly everything, an outage rather than a rate it paces; false when the
+// controller does not adapt (it keeps no share) or there is none.
+func (c *rateCtl) refusing() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shareN >= rateMinSample && c.share >= rateNoiseMax
+}
+
 func (c *rateCtl) answered(sent time.Time) {
 	if !c.adaptive {
 		return

@@ -270,11 +270,14 @@ func (r *run) nextRetry(j *job, e *runware.Error, noise bool, jit *rand.Rand) (t
 		switch {
 		case noise:
 			d, ok = r.retry.nextNoise(j.noise, elapsed, ra)
-		case ra > 0:
+		case ra > 0 && !r.limiter.refusing():
 			// The server paced the run (a rate cap): the 429 says nothing
 			// about the trial, which must not run out of attempts while
 			// the rate controller settles (1 trial in 60 or so did, at
 			// 6 attempts, against a cap of 50 req/s at concurrency 64).
+			// A server refusing nearly everything is not pacing: its
+			// 429s count, so that an outage ends trials (and the run)
+			// soon.
 			d, ok = r.retry.nextPaced(j.noise, elapsed, ra, jit.Float64())
 		}
 		if ok {
