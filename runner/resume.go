@@ -142,17 +142,24 @@ func (s *stateBuilder) build() *TrialStates {
 	if len(s.ids) > 0 {
 		out.ids = make(map[[16]byte]TrialState, len(s.ids))
 		for id, rs := range s.ids {
-			var extra map[int]*journal.Error
-			if s.extra != nil {
-				extra = s.extra[fmt.Sprintf("%x", id)]
-			}
-			out.ids[id] = rs.state(extra)
+			out.ids[id] = rs.state(nil)
 		}
 	}
 	if len(s.keys) > 0 {
 		out.keys = make(map[string]TrialState, len(s.keys))
 		for key, rs := range s.keys {
-			out.keys[key] = rs.state(s.extra[key])
+			out.keys[key] = rs.state(nil)
+		}
+	}
+	// The rare trials with result indexes past inlineIndexes are judged
+	// again with them.
+	for key, extra := range s.extra {
+		if id, ok := keyID(key); ok {
+			rs := s.ids[id]
+			out.ids[id] = rs.state(extra)
+		} else {
+			rs := s.keys[key]
+			out.keys[key] = rs.state(extra)
 		}
 	}
 	s.ids, s.keys, s.extra = nil, nil, nil

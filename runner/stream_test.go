@@ -301,3 +301,27 @@ func TestTrialStatesKeepKeysApart(t *testing.T) {
 		t.Errorf("keyID(%q) = %x, %v", hex, id, ok)
 	}
 }
+
+// TestTrialStatesJudgeIndexesPastInline: result indexes past the 32 a
+// resultSet holds count for a key held as bytes as for any other.
+func TestTrialStatesJudgeIndexesPastInline(t *testing.T) {
+	full, gap := "a88a4f57ae5c01cfe808ceaf380643d6", "b88a4f57ae5c01cfe808ceaf380643d6"
+	var b stateBuilder
+	for i := range 41 {
+		var e *journal.Error
+		if i == 35 {
+			e = &journal.Error{Class: "validation"}
+		}
+		b.add(&journal.Record{TrialKey: full, ResultIndex: i, Results: 41, Error: e})
+		if i != 33 {
+			b.add(&journal.Record{TrialKey: gap, ResultIndex: i, Results: 41})
+		}
+	}
+	s := b.build()
+	if got, _ := s.Get(full); got != (TrialState{Complete: true, Errored: true}) {
+		t.Errorf("all 41 indexes, 35 errored: %+v", got)
+	}
+	if got, _ := s.Get(gap); got.Complete {
+		t.Errorf("index 33 missing: %+v, want incomplete", got)
+	}
+}
