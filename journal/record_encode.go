@@ -101,7 +101,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	}
 	if r.Cost != nil {
 		b = append(b, `,"cost":`...)
-		b = appendJSONFloat(b, *r.Cost)
+		b = jsonenc.AppendFloat(b, *r.Cost)
 	}
 	b = appendFlag(b, `,"usageShared":true`, r.UsageShared)
 	b = appendFlag(b, `,"costEstimated":true`, r.CostEstimated)
@@ -149,11 +149,11 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 			}
 			if c.Weight != 0 {
 				b = append(b, `,"weight":`...)
-				b = appendJSONFloat(b, c.Weight)
+				b = jsonenc.AppendFloat(b, c.Weight)
 			}
 			if c.JudgeCost != 0 {
 				b = append(b, `,"judgeCost":`...)
-				b = appendJSONFloat(b, c.JudgeCost)
+				b = jsonenc.AppendFloat(b, c.JudgeCost)
 			}
 			if c.JudgeTokens != 0 {
 				b = append(b, `,"judgeTokens":`...)
@@ -171,7 +171,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"pass":false`...)
 	}
 	b = append(b, `,"score":`...)
-	b = appendJSONFloat(b, r.Score)
+	b = jsonenc.AppendFloat(b, r.Score)
 	return append(b, '}'), nil
 }
 
@@ -184,15 +184,15 @@ func encodable(r *Record) bool {
 		return false
 	}
 	for _, p := range t.offsets() {
-		if p != nil && !finite(*p) {
+		if p != nil && !jsonenc.Finite(*p) {
 			return false
 		}
 	}
-	if r.Cost != nil && !finite(*r.Cost) || !finite(r.Score) {
+	if r.Cost != nil && !jsonenc.Finite(*r.Cost) || !jsonenc.Finite(r.Score) {
 		return false
 	}
 	for i := range r.Checks {
-		if !finite(r.Checks[i].Weight) || !finite(r.Checks[i].JudgeCost) {
+		if !jsonenc.Finite(r.Checks[i].Weight) || !jsonenc.Finite(r.Checks[i].JudgeCost) {
 			return false
 		}
 	}
@@ -217,7 +217,7 @@ func appendTimings(b []byte, t *Timings) []byte {
 	for i, p := range t.offsets() {
 		if p != nil {
 			b = append(b, offsetKeys[i]...)
-			b = appendJSONFloat(b, *p)
+			b = jsonenc.AppendFloat(b, *p)
 		}
 	}
 	return append(b, '}')
