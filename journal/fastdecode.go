@@ -187,28 +187,11 @@ func (d *recDecoder) strField(dst *string, slot int) bool {
 // line's own bytes when it has no escapes. It gives up on invalid UTF-8
 // (json.Unmarshal replaces it) and on escaped surrogates.
 func (d *recDecoder) strBytes() ([]byte, bool) {
-	if !d.eat('"') {
-		return nil, false
+	v, start, esc, ok := d.stringHead()
+	if esc {
+		return d.escaped(start)
 	}
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			v := d.b[start:d.i]
-			d.i++
-			return v, ascii || utf8.Valid(v)
-		case c == '\\':
-			return d.escaped(start)
-		case c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-		d.i++
-	}
-	return nil, false
+	return v, ok
 }
 
 // escaped decodes the rest of a string with escapes, from start (just

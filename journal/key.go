@@ -304,10 +304,19 @@ func (s *keyScanner) literal(lit string) bool {
 // (so that json.Unmarshal would give exactly those bytes) and returns its
 // contents; anything else is not plain.
 func (s *keyScanner) plainString() ([]byte, bool) {
+	v, _, esc, ok := s.stringHead()
+	return v, ok && !esc
+}
+
+// stringHead scans a string up to its closing quote, returning its contents
+// (valid UTF-8: ok is false otherwise), or, when it has an escape, up to its
+// first backslash (esc; s.i is at the backslash and start where the contents
+// begin). A control byte or an unterminated string is not ok.
+func (s *keyScanner) stringHead() (v []byte, start int, esc, ok bool) {
 	if !s.eat('"') {
-		return nil, false
+		return nil, 0, false, false
 	}
-	start := s.i
+	start = s.i
 	ascii := true
 	for s.i < len(s.b) {
 		c := s.b[s.i]
@@ -315,15 +324,17 @@ func (s *keyScanner) plainString() ([]byte, bool) {
 		case c == '"':
 			v := s.b[start:s.i]
 			s.i++
-			return v, ascii || utf8.Valid(v)
-		case c == '\\' || c < 0x20:
-			return nil, false
+			return v, start, false, ascii || utf8.Valid(v)
+		case c == '\\':
+			return nil, start, true, true
+		case c < 0x20:
+			return nil, start, false, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 		s.i++
 	}
-	return nil, false
+	return nil, start, false, false
 }
 
 // value skips one JSON value, checking its syntax.
