@@ -11,10 +11,11 @@ import (
 // attempts in all and no retry that would start after MaxElapsed since the
 // trial was first scheduled. A 429 the rate controller took as noise
 // (rateNoise: 429s as frequent as when the rate was shown not to matter) is
-// retried without backoff (after its Retry-After, if any) and does not count
-// towards MaxAttempts; a trial gets at most MaxNoise such retries, and none
-// after MaxElapsed, so a server refusing everything still ends every trial
-// with its 429 as the error.
+// retried without backoff (after its Retry-After, if any), and one with a
+// Retry-After from a server pacing the run after it (nextPaced); neither
+// counts towards MaxAttempts. A trial gets at most MaxNoise such retries,
+// and none after MaxElapsed, so a server refusing everything still ends
+// every trial with its 429 as the error.
 type Retry struct {
 	Base        time.Duration
 	Max         time.Duration

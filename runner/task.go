@@ -26,8 +26,9 @@ type job struct {
 	attemptScheduled time.Time
 	admitted         time.Time
 	attempts         int
-	// noise counts the attempts retried after a 429 taken as noise (see
-	// Retry): attempts-noise is what MaxAttempts bounds.
+	// noise counts the attempts retried outside the attempt limit (429s
+	// taken as noise or paced by a Retry-After; see Retry): attempts-noise
+	// is what MaxAttempts bounds.
 	noise int
 	// reserved is the budget held for this trial while it is in flight.
 	reserved float64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -363,13 +364,9 @@ func (r *run) watchOutage(resp *runware.Response) {
 	if r.outStreak < r.outLimit || r.stopReason != "" {
 		return
 	}
-	classes := make([]string, 0, len(r.outClasses))
-	for c := range r.outClasses {
-		classes = append(classes, string(c))
-	}
-	slices.Sort(classes)
-	for i, c := range classes {
-		classes[i] = fmt.Sprintf("%d %s", r.outClasses[runware.Class(c)], c)
+	var classes []string
+	for _, c := range slices.Sorted(maps.Keys(r.outClasses)) {
+		classes = append(classes, fmt.Sprintf("%d %s", r.outClasses[c], c))
 	}
 	r.stopReason = journal.StopUnavailable
 	r.stopDetail = fmt.Sprintf("the last %d trials all failed after their retries (%s)", r.outStreak, strings.Join(classes, ", "))
