@@ -49,35 +49,7 @@ const noSlot = -1
 // json.Unmarshal.
 func (d *recDecoder) decode(line []byte, rec *Record) bool {
 	d.keyScanner = keyScanner{b: line}
-	if !d.eat('{') {
-		return false
-	}
-	d.ws()
-	if d.eat('}') {
-		return d.end()
-	}
-	for {
-		d.ws()
-		name, ok := d.plainString()
-		if !ok {
-			return false
-		}
-		d.ws()
-		if !d.eat(':') {
-			return false
-		}
-		d.ws()
-		if !d.recordField(name, rec) {
-			return false
-		}
-		d.ws()
-		if d.eat('}') {
-			return d.end()
-		}
-		if !d.eat(',') {
-			return false
-		}
-	}
+	return d.object(func(name []byte) bool { return d.recordField(name, rec) }) && d.end()
 }
 
 // object walks the members of an object value, calling member with each
