@@ -187,6 +187,7 @@ func (w *Writer) AppendAll(rs []*Record) error {
 	}
 	buf.Write(line)
 	return w.write(buf.Bytes(), func() {
+		w.tally.Writes++
 		for _, r := range rs {
 			w.tally.add(r)
 		}

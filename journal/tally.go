@@ -17,6 +17,9 @@ type Tally struct {
 	// Errors maps an error class (journal Error.Class) to the samples that
 	// failed with it.
 	Errors map[string]int
+	// Writes counts the write calls that appended them: one per AppendAll,
+	// which the runner gives every trial that has landed at once.
+	Writes int
 }
 
 // add counts one record.
@@ -57,5 +60,5 @@ func (t Tally) ErrorSummary() string {
 func (w *Writer) Tally() Tally {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return Tally{Answered: w.tally.Answered, Errors: maps.Clone(w.tally.Errors)}
+	return Tally{Answered: w.tally.Answered, Errors: maps.Clone(w.tally.Errors), Writes: w.tally.Writes}
 }

@@ -395,34 +395,93 @@ func (r *run) reject(j *job, results chan<- outcome) {
 type collectorResult struct {
 	trials, samples int
 	err             error
+	// recs is the scratch list of a batch's records.
+	recs []*journal.Record
 }
 
-// collect owns the results channel: it journals every trial's samples as one
-// write and keeps the progress counters.
+// collect owns the results channel: it journals the samples of the trials
+// that have landed and keeps the progress counters. Outcomes already waiting
+// in the channel when the collector wakes go out together in one write
+// (group commit, at most maxBatch trials): under load dozens of trials land
+// between two writes, and a write call per trial cost more than encoding
+// them. Nothing waits to fill a batch, so a record is written as soon as the
+// collector is free, as before; each trial's lines stay consecutive.
 func (r *run) collect(results <-chan outcome) collectorResult {
 	var c collectorResult
+	batch := make([]outcome, 0, maxBatch)
 	for o := range results {
-		c.take(r, o)
-		if o.written != nil {
-			close(o.written)
+		batch = append(batch[:0], o)
+		size := o.textBytes()
+	drain:
+		for len(batch) < maxBatch && size < maxBatchText {
+			select {
+			case o, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+				size += o.textBytes()
+			default:
+				break drain
+			}
+		}
+		c.take(r, batch)
+		for i := range batch {
+			if batch[i].written != nil {
+				close(batch[i].written)
+			}
+			batch[i] = outcome{}
 		}
 	}
 	return c
 }
 
-// take journals one outcome.
-func (c *collectorResult) take(r *run, o outcome) {
-	if o.warmup || c.err != nil {
+// maxBatch bounds the trials of one journal write, and maxBatchText the
+// answer text a batch may add up to before it is written (the write buffer
+// holds it all once more, encoded).
+const (
+	maxBatch     = 64
+	maxBatchText = 1 << 20
+)
+
+// textBytes is the answer and reasoning text of an outcome's records.
+func (o *outcome) textBytes() int {
+	n := 0
+	for _, r := range o.recs {
+		n += len(r.Text) + len(r.Reasoning)
+	}
+	return n
+}
+
+// take journals the outcomes of a batch in one write.
+func (c *collectorResult) take(r *run, batch []outcome) {
+	if c.err != nil {
 		return
 	}
-	if err := r.cfg.Journal.AppendAll(o.recs); err != nil {
+	recs := c.recs[:0]
+	for i := range batch {
+		if !batch[i].warmup {
+			recs = append(recs, batch[i].recs...)
+		}
+	}
+	if len(recs) == 0 {
+		return
+	}
+	err := r.cfg.Journal.AppendAll(recs)
+	clear(recs)
+	c.recs = recs[:0]
+	if err != nil {
 		c.err = fmt.Errorf("journal: %w", err)
 		r.stop(journal.StopInterrupted, c.err.Error())
 		return
 	}
-	c.trials++
-	c.samples += len(o.recs)
-	r.prog.record(o.recs)
+	for i := range batch {
+		if o := &batch[i]; !o.warmup {
+			c.trials++
+			c.samples += len(o.recs)
+			r.prog.record(o.recs)
+		}
+	}
 }
 
 // score fills each record's check outcomes, pass and score.
