@@ -312,7 +312,7 @@ func runPilotTrials(ctx context.Context, s *streams, p *pilotOptions, suite *eva
 	if cfg.Cache, err = runner.OpenCache(filepath.Join(dir, pilotCacheDir), ns); err != nil {
 		return "", nil, 0, withCode(exitInput, err)
 	}
-	res, err := executeRun(ctx, s, rd, cfg, trials, meta, nil, ns, p.Quiet)
+	res, err := executeRun(ctx, s, rd, cfg, trials, meta, nil, ns, p.Quiet, nil)
 	if err != nil {
 		return "", nil, 0, err
 	}

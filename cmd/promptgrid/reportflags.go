@@ -86,12 +86,23 @@ func (f *reportFlags) validate() error {
 // summary to $GITHUB_STEP_SUMMARY when set), compares with --baseline, and
 // returns withCode(exitGate, ...) when a gate fails.
 func (f *reportFlags) finish(ctx context.Context, s *streams, runDir string) error {
+	return f.finishWith(ctx, s, runDir, nil)
+}
+
+// aggregateJournal is reports.Aggregate; tests count its calls.
+var aggregateJournal = reports.Aggregate
+
+// finishWith is finish with the journal's summary already made (a run's
+// live report), or nil to aggregate the journal.
+func (f *reportFlags) finishWith(ctx context.Context, s *streams, runDir string, sum *reports.Summary) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	sum, err := reports.Aggregate(filepath.Join(runDir, journal.JournalFile), f.options(summaryOptions(s, runDir)))
-	if err != nil {
-		return withCode(exitInput, fmt.Errorf("report on %s: %w", runDir, err))
+	if sum == nil {
+		var err error
+		if sum, err = aggregateJournal(filepath.Join(runDir, journal.JournalFile), f.options(summaryOptions(s, runDir))); err != nil {
+			return withCode(exitInput, fmt.Errorf("report on %s: %w", runDir, err))
+		}
 	}
 	return f.emit(ctx, s, runDir, journal.JournalFile, sum)
 }

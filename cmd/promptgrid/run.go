@@ -278,14 +278,18 @@ func runRun(ctx context.Context, s *streams, o *runOptions) error {
 		settle = resumed.Settle
 	}
 	meta.Samples = prevSamples
-	res, err := executeRun(ctx, s, rd, cfg, trials, meta, settle, endpointNamespace(o.sim, endpoint), o.quiet)
+	var live *liveReport
+	if resumed == nil {
+		live = newLiveReport(s, &o.report, dir, trials.Samples)
+	}
+	res, err := executeRun(ctx, s, rd, cfg, trials, meta, settle, endpointNamespace(o.sim, endpoint), o.quiet, live)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "promptgrid: run %s: %s, %s, %s journaled in %s\n",
 		meta.RunID, meta.StopReason, plural(res.Trials, "trial"), plural(res.Samples, "sample"), dir)
 
-	gateErr := o.report.finish(ctx, s, dir)
+	gateErr := o.report.finishWith(ctx, s, dir, live.summary())
 	if err := stopError(meta, res.StopDetail, answerSource(o.sim, endpoint), dir); err != nil {
 		return err
 	}

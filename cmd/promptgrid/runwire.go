@@ -9,6 +9,7 @@ import (
 
 	"github.com/promptgrid/promptgrid/eval"
 	"github.com/promptgrid/promptgrid/journal"
+	"github.com/promptgrid/promptgrid/reports"
 	"github.com/promptgrid/promptgrid/runner"
 	"github.com/promptgrid/promptgrid/runware"
 )
@@ -62,6 +63,54 @@ func openClients(s *streams, suite *eval.Suite, sim bool, simTimeScale float64, 
 	return c, nil
 }
 
+// liveReport is the report of a fresh run aggregated as its journal is
+// written (reports.Live), so that the run's report does not read the
+// journal back; nil (no live report) is valid.
+type liveReport struct {
+	live *reports.Live
+	sum  *reports.Summary
+}
+
+// newLiveReport returns the live report of a fresh run of samples samples
+// in runDir, whose run.json is written, or nil for a run too large to hold
+// its report's state while it runs (reports.LiveMaxSamples).
+func newLiveReport(s *streams, f *reportFlags, runDir string, samples int) *liveReport {
+	if samples > reports.LiveMaxSamples {
+		return nil
+	}
+	return &liveReport{live: reports.NewLive(f.options(summaryOptions(s, runDir)))}
+}
+
+// tee feeds l every record w writes, unless w's file held lines before.
+func (l *liveReport) tee(w *journal.Writer) {
+	if l != nil && !w.Tee(l.live.Add, l.live.Fail) {
+		l.live = nil
+	}
+}
+
+// close ends the live report once w (whose tally is t) is closed.
+func (l *liveReport) close(t journal.Tally) {
+	if l == nil || l.live == nil {
+		return
+	}
+	lines := t.Answered
+	for _, n := range t.Errors {
+		lines += n
+	}
+	if sum, ok := l.live.Summary(lines); ok {
+		l.sum = sum
+	}
+	l.live = nil
+}
+
+// summary is the live summary, or nil when the journal must be read.
+func (l *liveReport) summary() *reports.Summary {
+	if l == nil {
+		return nil
+	}
+	return l.sum
+}
+
 // executeRun runs trials into the locked run directory rd, whose run.json
 // (meta) is already written: it opens the journal and the attempt log
 // (writing settle first, the attempts a resume settled), the judge cache in
@@ -70,12 +119,13 @@ func openClients(s *streams, suite *eval.Suite, sim bool, simTimeScale float64, 
 // run.json. A run in which no request got an answer gets stop reason "no
 // answer". The error is a failure that is not a stop reason (journal I/O).
 func executeRun(ctx context.Context, s *streams, rd *journal.RunDir, cfg runner.Config, trials runner.Trials,
-	meta *journal.Meta, settle []journal.Attempt, cacheNamespace string, quiet bool) (*runner.Result, error) {
+	meta *journal.Meta, settle []journal.Attempt, cacheNamespace string, quiet bool, live *liveReport) (*runner.Result, error) {
 	w, err := rd.Journal()
 	if err != nil {
 		return nil, withCode(exitInput, err)
 	}
 	cfg.Journal = w
+	live.tee(w)
 	attempts, err := rd.Attempts()
 	if err != nil {
 		w.Close()
@@ -107,6 +157,7 @@ func executeRun(ctx context.Context, s *streams, rd *journal.RunDir, cfg runner.
 	if cerr := w.Close(); runErr == nil && cerr != nil {
 		runErr = cerr
 	}
+	live.close(w.Tally())
 	if cerr := attempts.Close(); runErr == nil && cerr != nil {
 		runErr = cerr
 	}
