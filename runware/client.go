@@ -33,6 +33,7 @@ const userAgent = "promptgrid-runware/1"
 // endpoint. It is safe for concurrent use.
 type Client struct {
 	apiKey       string
+	bearer       string // the Authorization header's value: "Bearer " and apiKey
 	endpoint     string
 	http         *http.Client
 	pollInterval time.Duration
@@ -71,6 +72,7 @@ func NewClient(apiKey string, opts ...Option) *Client {
 	}
 	c.http = noRedirects(c.http)
 	c.redactor = NewRedactor(apiKey)
+	c.bearer = "Bearer " + apiKey
 	return c
 }
 
@@ -198,6 +200,8 @@ type exchange struct {
 	timings Timings
 	ctx     context.Context         // the bounded context of this exchange
 	cancel  context.CancelCauseFunc // ends it; closing the body calls it
+	// firstByte is the trace that stamps timings.FirstByte (sendBounded).
+	firstByte firstByteTrace
 }
 
 // cancelBody closes the body, then ends the exchange's context.
@@ -237,33 +241,20 @@ func (c *Client) send(parent context.Context, url string, payload any, accept st
 
 // sendBounded is send without the bounds: one round trip under ctx.
 func (c *Client) sendBounded(ctx context.Context, url string, payload any, accept string) (*exchange, *Error) {
-	body, err := json.Marshal(payload)
+	body, err := encodePayload(payload)
 	if err != nil {
 		return nil, &Error{Class: ClassValidation, Message: fmt.Sprintf("encode request: %v", err)}
 	}
-	var mu sync.Mutex
-	var firstByte time.Time
-	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() {
-		mu.Lock()
-		firstByte = time.Now()
-		mu.Unlock()
-	}}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, url, bytes.NewReader(body))
+	ex := &exchange{}
+	ex.firstByte.trace.GotFirstResponseByte = ex.firstByte.stamp
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, &ex.firstByte.trace), http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &Error{Class: ClassValidation, Message: fmt.Sprintf("build request: %v", err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	ex := &exchange{}
+	c.setHeaders(req.Header, accept)
 	ex.timings.Dispatched = time.Now()
 	resp, err := c.http.Do(req)
-	mu.Lock()
-	ex.timings.FirstByte = firstByte
-	mu.Unlock()
+	ex.timings.FirstByte = ex.firstByte.read()
 	if err != nil {
 		var ue *neturl.Error
 		if errors.As(err, &ue) {
@@ -273,6 +264,56 @@ func (c *Client) sendBounded(ctx context.Context, url string, payload any, accep
 	}
 	ex.resp = resp
 	return ex, nil
+}
+
+// encodePayload is json.Marshal of a request body; the task array of a
+// native request, the body of nearly every request, is written without
+// reflection (encodeTasks).
+func encodePayload(payload any) ([]byte, error) {
+	if tasks, ok := payload.([]Task); ok {
+		return encodeTasks(tasks)
+	}
+	return json.Marshal(payload)
+}
+
+// setHeaders sets what req.Header.Set would set for the request's headers,
+// without its work per call: the keys are written in their canonical form
+// and the values share one backing array, each slice capped so that an
+// append to one copies it rather than overwriting the next.
+func (c *Client) setHeaders(h http.Header, accept string) {
+	v := make([]string, 4)
+	v[0], v[1], v[2], v[3] = c.bearer, "application/json", userAgent, accept
+	h["Authorization"] = v[0:1:1]
+	h["Content-Type"] = v[1:2:2]
+	h["User-Agent"] = v[2:3:3]
+	if accept != "" {
+		h["Accept"] = v[3:4:4]
+	}
+}
+
+// firstByteTrace is the client trace of one exchange, which stamps when
+// the first byte of the response arrived. It lives in the exchange so that
+// tracing costs no allocation of its own but the hook's.
+type firstByteTrace struct {
+	trace httptrace.ClientTrace
+	// mu guards at: the transport may call the hook from its read loop,
+	// even after Do has returned with an error.
+	mu sync.Mutex
+	at time.Time
+}
+
+// stamp is the GotFirstResponseByte hook.
+func (f *firstByteTrace) stamp() {
+	f.mu.Lock()
+	f.at = time.Now()
+	f.mu.Unlock()
+}
+
+// read returns the time stamped so far (zero when none).
+func (f *firstByteTrace) read() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.at
 }
 
 // readBody reads the whole (bounded) body and stamps Done.
