@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
@@ -412,6 +413,10 @@ func (r *run) collect(results <-chan outcome) collectorResult {
 	for o := range results {
 		batch = append(batch[:0], o)
 		size := o.textBytes()
+		// The worker that sent o made this goroutine run next on its
+		// thread, before any other worker could land a trial: yield once,
+		// so that those landing meanwhile join the batch.
+		runtime.Gosched()
 	drain:
 		for len(batch) < maxBatch && size < maxBatchText {
 			select {
