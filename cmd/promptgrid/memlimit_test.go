@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"runtime/debug"
 	"testing"
 )
@@ -63,5 +64,37 @@ func TestSoftLimitSharedByConcurrentCommands(t *testing.T) {
 	stopB()
 	if after := debug.SetMemoryLimit(-1); after != math.MaxInt64 {
 		t.Fatalf("limit %d after both ended, want %d restored", after, int64(math.MaxInt64))
+	}
+}
+
+// TestSoftLimitRaisesGOGC: under the soft limit the collector runs at GOGC
+// softGCPercent, and the GOGC there was is back once the command ends.
+func TestSoftLimitRaisesGOGC(t *testing.T) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		t.Skip("GOGC is set in the environment")
+	}
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	stop := startSoftMemoryLimit()
+	during := debug.SetGCPercent(-1)
+	debug.SetGCPercent(during)
+	stop()
+	after := debug.SetGCPercent(before)
+	if during != softGCPercent || after != 100 {
+		t.Fatalf("GOGC %d while running, %d after; want %d, then 100 restored", during, after, softGCPercent)
+	}
+}
+
+// TestSoftLimitLeavesUsersGOGC: a GOGC in the environment is the user's.
+func TestSoftLimitLeavesUsersGOGC(t *testing.T) {
+	t.Setenv("GOGC", "100")
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	stop := startSoftMemoryLimit()
+	during := debug.SetGCPercent(-1)
+	debug.SetGCPercent(during)
+	stop()
+	if during != 100 {
+		t.Fatalf("GOGC %d while running with GOGC=100 set: overridden", during)
 	}
 }
