@@ -22,7 +22,12 @@ type appendFile struct {
 	done  chan struct{}
 	once  sync.Once
 	cerr  error
+	// later holds lines written with the next write call (writeLater).
+	later []byte
 }
+
+// maxLater bounds the lines writeLater holds before it writes them.
+const maxLater = 64 << 10
 
 // openAppend opens (creating) the file at path for appending, after cutting
 // a partial last line a crash may have left, and starts its sync loop.
@@ -49,6 +54,7 @@ func (a *appendFile) syncLoop() {
 			return
 		case <-t.C:
 			a.mu.Lock()
+			a.flushLater()
 			if a.dirty && a.err == nil {
 				a.err = a.f.Sync()
 				a.dirty = false
@@ -66,6 +72,42 @@ func (a *appendFile) write(b []byte, then func()) error {
 	if a.err != nil {
 		return a.err
 	}
+	if len(a.later) > 0 {
+		b = append(a.later, b...)
+		a.later = a.later[:0]
+	}
+	return a.writeLocked(b, then)
+}
+
+// writeLater appends b to the lines that go out with the next write call,
+// or within SyncEvery (the sync loop), or on close, whichever comes first:
+// for lines whose loss in a crash costs nothing but a conservative reading
+// (an attempt's settled line), a write call of their own is not worth it.
+func (a *appendFile) writeLater(b []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
+	a.later = append(a.later, b...)
+	if len(a.later) >= maxLater {
+		return a.flushLater()
+	}
+	return nil
+}
+
+// flushLater writes the lines writeLater holds; a.mu is held.
+func (a *appendFile) flushLater() error {
+	if len(a.later) == 0 || a.err != nil {
+		return a.err
+	}
+	err := a.writeLocked(a.later, nil)
+	a.later = a.later[:0]
+	return err
+}
+
+// writeLocked writes b with one write call; a.mu is held.
+func (a *appendFile) writeLocked(b []byte, then func()) error {
 	if _, err := a.f.Write(b); err != nil {
 		a.err = fmt.Errorf("write %s: %w", a.what, err)
 		return a.err
@@ -84,6 +126,7 @@ func (a *appendFile) close() error {
 		<-a.done
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		a.flushLater()
 		err := a.err
 		if serr := a.f.Sync(); err == nil {
 			err = serr

@@ -52,9 +52,10 @@ type Attempt struct {
 	At      time.Time `json:"at"`
 }
 
-// AttemptLog appends to AttemptsFile. Every line is one write call made
-// before Sent returns, so a sent line is in the file (in the OS, which a
-// kill -9 does not lose) before its request leaves; the file is fsynced at
+// AttemptLog appends to AttemptsFile. Sent's lines are written (one write
+// call) before it returns, so a sent line is in the file (in the OS, which a
+// kill -9 does not lose) before its request leaves; settled lines follow
+// with the next write, within SyncEvery (Settled); the file is fsynced at
 // most SyncEvery after a write and on Close. Safe for concurrent use; a nil
 // *AttemptLog records nothing.
 type AttemptLog struct {
@@ -74,23 +75,30 @@ func OpenAttempts(dir string) (*AttemptLog, error) {
 	return &AttemptLog{appendFile: a}, nil
 }
 
-// Sent records requests about to leave, in one write.
+// Sent records requests about to leave, in one write made before it
+// returns (with any settled lines still held).
 func (l *AttemptLog) Sent(as ...Attempt) error {
 	for i := range as {
 		as[i].Kind = AttemptSent
 	}
-	return l.write(as)
+	return l.write(as, false)
 }
 
-// Settled records what requests count as spent, in one write.
+// Settled records what requests count as spent. The lines go out with the
+// next sent line's write, or within SyncEvery, or on Close: a settled line
+// lost in a crash costs nothing a resume cannot read elsewhere (the answer's
+// cost is on its journal line; a request whose answer was not journaled
+// counts at its bound, never less than it cost), and under load a write call
+// of its own was half the log's writes.
 func (l *AttemptLog) Settled(as ...Attempt) error {
 	for i := range as {
 		as[i].Kind = AttemptSettled
 	}
-	return l.write(as)
+	return l.write(as, true)
 }
 
-func (l *AttemptLog) write(as []Attempt) error {
+// write encodes as and writes them now, or with the next write (later).
+func (l *AttemptLog) write(as []Attempt, later bool) error {
 	if l == nil || len(as) == 0 {
 		return nil
 	}
@@ -110,6 +118,9 @@ func (l *AttemptLog) write(as []Attempt) error {
 		b = append(b, '\n')
 	}
 	buf.Write(b)
+	if later {
+		return l.appendFile.writeLater(buf.Bytes())
+	}
 	return l.appendFile.write(buf.Bytes(), nil)
 }
 
