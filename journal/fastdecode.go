@@ -2,8 +2,8 @@ package journal
 
 import (
 	"encoding/json"
-	"strconv"
-	"unicode/utf8"
+
+	"github.com/promptgrid/promptgrid/internal/jsonscan"
 )
 
 // recDecoder decodes one journal line into a Record without reflection: the
@@ -11,8 +11,9 @@ import (
 // gives, or reports that it cannot vouch for the result (false), and the
 // line then goes to json.Unmarshal (which also gives the error of a line that
 // is not a record). It gives up on anything unusual: a key spelt in another
-// case or with escapes, a string with invalid UTF-8 or an escaped surrogate,
-// a value of an unexpected type, a repeated array field, deep nesting. The
+// case or with escapes, a value of an unexpected type, a repeated array
+// field, deep nesting. Strings decode as json.Unmarshal decodes them
+// (jsonscan.Scanner.String), invalid UTF-8 and surrogates included. The
 // rarely written agent fields (steps, toolCalls, media) are decoded by
 // json.Unmarshal into the field itself, which is what the full decoder does
 // with them. Strings that repeat from line to line (run id, suite, model,
@@ -21,7 +22,6 @@ import (
 // A recDecoder is not safe for concurrent use.
 type recDecoder struct {
 	keyScanner
-	buf   []byte
 	cache [slotCount]string
 }
 
@@ -48,87 +48,21 @@ const noSlot = -1
 // decode fills rec (zero) from line (trimmed, not empty); false: use
 // json.Unmarshal.
 func (d *recDecoder) decode(line []byte, rec *Record) bool {
-	d.keyScanner = keyScanner{b: line}
-	return d.object(func(name []byte) bool { return d.recordField(name, rec) }) && d.end()
-}
-
-// object walks the members of an object value, calling member with each
-// key (plain, ASCII) positioned at its value; false when the syntax is not
-// an object's or member refuses.
-func (d *recDecoder) object(member func(name []byte) bool) bool {
-	if !d.eat('{') {
-		return false
-	}
-	d.ws()
-	if d.eat('}') {
-		return true
-	}
-	for {
-		d.ws()
-		name, ok := d.plainString()
-		if !ok {
-			return false
-		}
-		d.ws()
-		if !d.eat(':') {
-			return false
-		}
-		d.ws()
-		if !member(name) {
-			return false
-		}
-		d.ws()
-		if d.eat('}') {
-			return true
-		}
-		if !d.eat(',') {
-			return false
-		}
-	}
-}
-
-// array walks the elements of an array value; elem is called positioned at
-// each one.
-func (d *recDecoder) array(elem func() bool) bool {
-	if !d.eat('[') {
-		return false
-	}
-	d.ws()
-	if d.eat(']') {
-		return true
-	}
-	for {
-		d.ws()
-		if !elem() {
-			return false
-		}
-		d.ws()
-		if d.eat(']') {
-			return true
-		}
-		if !d.eat(',') {
-			return false
-		}
-	}
+	d.Reset(line)
+	return d.Object(func(name []byte) bool { return d.recordField(name, rec) }) && d.End()
 }
 
 // unknown handles a key that names no field of a struct whose folded
 // (lowercased) names are folded: json.Unmarshal ignores its value, unless
 // the key matches a field case-insensitively (or might, being non-ASCII).
-func (d *recDecoder) unknown(name []byte, folded map[string]bool) bool {
-	if !isASCII(name) || folded[lowerASCII(string(name))] {
-		return false
-	}
-	return d.value(0)
+func (d *recDecoder) unknown(name []byte, folded jsonscan.Names) bool {
+	return !folded.MayMatch(name) && d.Value()
 }
-
-// null consumes a null literal.
-func (d *recDecoder) null() bool { return d.literal("null") }
 
 // str decodes a string value as json.Unmarshal does, sharing it with the
 // previous value of slot when equal.
 func (d *recDecoder) str(slot int) (string, bool) {
-	b, ok := d.strBytes()
+	b, ok := d.String()
 	if !ok {
 		return "", false
 	}
@@ -145,7 +79,7 @@ func (d *recDecoder) str(slot int) (string, bool) {
 
 // strField decodes a string field: null leaves it as it was.
 func (d *recDecoder) strField(dst *string, slot int) bool {
-	if d.null() {
+	if d.Null() {
 		return true
 	}
 	s, ok := d.str(slot)
@@ -155,104 +89,22 @@ func (d *recDecoder) strField(dst *string, slot int) bool {
 	return ok
 }
 
-// strBytes decodes a string value into bytes valid until the next call: the
-// line's own bytes when it has no escapes. It gives up on invalid UTF-8
-// (json.Unmarshal replaces it) and on escaped surrogates.
-func (d *recDecoder) strBytes() ([]byte, bool) {
-	v, start, esc, ok := d.stringHead()
-	if esc {
-		return d.escaped(start)
-	}
-	return v, ok
-}
-
-// escaped decodes the rest of a string with escapes, from start (just
-// after the opening quote); d.i is at the first backslash.
-func (d *recDecoder) escaped(start int) ([]byte, bool) {
-	out := append(d.buf[:0], d.b[start:d.i]...)
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			d.buf = out
-			return out, utf8.Valid(out)
-		case c < 0x20:
-			return nil, false
-		case c == '\\':
-			d.i++
-			if d.i >= len(d.b) {
-				return nil, false
-			}
-			e := d.b[d.i]
-			d.i++
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				if d.i+4 > len(d.b) {
-					return nil, false
-				}
-				r, err := strconv.ParseUint(string(d.b[d.i:d.i+4]), 16, 32)
-				if err != nil || !isHex(d.b[d.i]) {
-					return nil, false
-				}
-				d.i += 4
-				if 0xd800 <= r && r < 0xe000 {
-					return nil, false
-				}
-				out = utf8.AppendRune(out, rune(r))
-			default:
-				return nil, false
-			}
-		default:
-			out = append(out, c)
-			d.i++
-		}
-	}
-	return nil, false
-}
-
-// numBytes scans a number, returning its text.
-func (d *recDecoder) numBytes() ([]byte, bool) {
-	start := d.i
-	if !d.number() {
-		return nil, false
-	}
-	return d.b[start:d.i], true
-}
-
 // int64Field decodes an integer field (json.Unmarshal refuses fractions
 // and exponents there); null leaves it as it was.
 func (d *recDecoder) int64Field(dst *int64) bool {
-	if d.null() {
+	if d.Null() {
 		return true
 	}
-	b, ok := d.numBytes()
-	if !ok {
-		return false
+	n, ok := d.Int64()
+	if ok {
+		*dst = n
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return false
-	}
-	*dst = n
-	return true
+	return ok
 }
 
 func (d *recDecoder) intField(dst *int) bool {
 	var n int64
-	if d.null() {
+	if d.Null() {
 		return true
 	}
 	if !d.int64Field(&n) || int64(int(n)) != n {
@@ -262,20 +114,11 @@ func (d *recDecoder) intField(dst *int) bool {
 	return true
 }
 
-func (d *recDecoder) floatValue() (float64, bool) {
-	b, ok := d.numBytes()
-	if !ok {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	return f, err == nil
-}
-
 func (d *recDecoder) floatField(dst *float64) bool {
-	if d.null() {
+	if d.Null() {
 		return true
 	}
-	f, ok := d.floatValue()
+	f, ok := d.Float64()
 	if ok {
 		*dst = f
 	}
@@ -286,11 +129,11 @@ func (d *recDecoder) floatField(dst *float64) bool {
 // new value (json.Unmarshal reuses a pointer already set; the value is the
 // same).
 func (d *recDecoder) floatPtr(dst **float64) bool {
-	if d.null() {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	f, ok := d.floatValue()
+	f, ok := d.Float64()
 	if ok {
 		*dst = &f
 	}
@@ -299,11 +142,11 @@ func (d *recDecoder) floatPtr(dst **float64) bool {
 
 func (d *recDecoder) boolField(dst *bool) bool {
 	switch {
-	case d.literal("true"):
+	case d.Literal("true"):
 		*dst = true
-	case d.literal("false"):
+	case d.Literal("false"):
 		*dst = false
-	case d.null():
+	case d.Null():
 	default:
 		return false
 	}
@@ -313,11 +156,11 @@ func (d *recDecoder) boolField(dst *bool) bool {
 // sub decodes the value with json.Unmarshal into dst (a field of the record
 // being decoded, as the full decoder would).
 func (d *recDecoder) sub(dst any) bool {
-	start := d.i
-	if !d.value(0) {
+	start := d.Pos()
+	if !d.Value() {
 		return false
 	}
-	return json.Unmarshal(d.b[start:d.i], dst) == nil
+	return json.Unmarshal(d.From(start), dst) == nil
 }
 
 // maxAnyDepth bounds the nesting recDecoder decodes into any values itself.
@@ -329,7 +172,7 @@ func (d *recDecoder) anyValue(depth int) (any, bool) {
 	if depth > maxAnyDepth {
 		return nil, false
 	}
-	switch c := d.peek(); {
+	switch c := d.Peek(); {
 	case c == '"':
 		return d.str(noSlot)
 	case c == '{':
@@ -338,19 +181,19 @@ func (d *recDecoder) anyValue(depth int) (any, bool) {
 		return m, ok
 	case c == '[':
 		xs := make([]any, 0)
-		ok := d.array(func() bool {
+		ok := d.Array(func() bool {
 			v, ok := d.anyValue(depth + 1)
 			xs = append(xs, v)
 			return ok
 		})
 		return xs, ok
 	case c == '-' || '0' <= c && c <= '9':
-		return d.floatValue()
-	case d.literal("true"):
+		return d.Float64()
+	case d.Literal("true"):
 		return true, true
-	case d.literal("false"):
+	case d.Literal("false"):
 		return false, true
-	case d.null():
+	case d.Null():
 		return nil, true
 	}
 	return nil, false
@@ -359,34 +202,34 @@ func (d *recDecoder) anyValue(depth int) (any, bool) {
 // mapInto decodes an object's members into m (the last of a repeated key
 // wins, as in json.Unmarshal).
 func (d *recDecoder) mapInto(m map[string]any, depth int) bool {
-	if !d.eat('{') {
+	if !d.Eat('{') {
 		return false
 	}
-	d.ws()
-	if d.eat('}') {
+	d.WS()
+	if d.Eat('}') {
 		return true
 	}
 	for {
-		d.ws()
+		d.WS()
 		k, ok := d.str(noSlot)
 		if !ok {
 			return false
 		}
-		d.ws()
-		if !d.eat(':') {
+		d.WS()
+		if !d.Eat(':') {
 			return false
 		}
-		d.ws()
+		d.WS()
 		v, ok := d.anyValue(depth)
 		if !ok {
 			return false
 		}
 		m[k] = v
-		d.ws()
-		if d.eat('}') {
+		d.WS()
+		if d.Eat('}') {
 			return true
 		}
-		if !d.eat(',') {
+		if !d.Eat(',') {
 			return false
 		}
 	}
@@ -395,11 +238,11 @@ func (d *recDecoder) mapInto(m map[string]any, depth int) bool {
 // mapField decodes a map[string]any field: null sets it to nil, an object
 // adds its members to the map (made if nil).
 func (d *recDecoder) mapField(dst *map[string]any) bool {
-	if d.null() {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if d.peek() != '{' {
+	if d.Peek() != '{' {
 		return false
 	}
 	if *dst == nil {
@@ -411,15 +254,15 @@ func (d *recDecoder) mapField(dst *map[string]any) bool {
 // stringsField decodes a []string field into a nil slice (a repeated one
 // gives up: json.Unmarshal merges it into the earlier one).
 func (d *recDecoder) stringsField(dst *[]string) bool {
-	if d.null() {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if *dst != nil || d.peek() != '[' {
+	if *dst != nil || d.Peek() != '[' {
 		return false
 	}
 	out := make([]string, 0)
-	ok := d.array(func() bool {
+	ok := d.Array(func() bool {
 		var s string
 		if !d.strField(&s, noSlot) {
 			return false
@@ -433,26 +276,18 @@ func (d *recDecoder) stringsField(dst *[]string) bool {
 
 // Folded field names of the nested structs (see unknown).
 var (
-	timingsFolded = foldedNames("scheduled", "attemptScheduledMs", "admittedMs", "dispatchedMs", "firstByteMs",
+	timingsFolded = jsonscan.NewNames("scheduled", "attemptScheduledMs", "admittedMs", "dispatchedMs", "firstByteMs",
 		"firstReasoningMs", "firstTextMs", "lastDeltaMs", "doneMs", "ttftMs", "ttfoMs", "e2eMs", "queueMs",
 		"toSuccessMs", "lateMs")
-	usageFolded = foldedNames("prompt", "completion", "total", "thinking")
-	errorFolded = foldedNames("class", "code", "message", "parameter", "httpStatus")
-	checkFolded = foldedNames("check", "pass", "reason", "weight", "judgeCost", "judgeTokens", "judgeCached", "unjudged")
-	recFolded   = foldedNames("v", "runId", "suite", "suiteHash", "caseId", "tags", "cell", "cellValues", "variant",
+	usageFolded = jsonscan.NewNames("prompt", "completion", "total", "thinking")
+	errorFolded = jsonscan.NewNames("class", "code", "message", "parameter", "httpStatus")
+	checkFolded = jsonscan.NewNames("check", "pass", "reason", "weight", "judgeCost", "judgeTokens", "judgeCached", "unjudged")
+	recFolded   = jsonscan.NewNames("v", "runId", "suite", "suiteHash", "caseId", "tags", "cell", "cellValues", "variant",
 		"seed", "replicate", "resultIndex", "numberResults", "trialKey", "taskUUID", "requestHash", "model",
 		"deliveryMethod", "transport", "vars", "media", "prompt", "timings", "text", "reasoning", "finishReason",
 		"toolCalls", "usage", "cost", "usageShared", "costEstimated", "error", "attempts", "retried", "cached",
 		"resent", "steps", "stepLimit", "checks", "pass", "score")
 )
-
-func foldedNames(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[lowerASCII(n)] = true
-	}
-	return m
-}
 
 // recordField decodes the value of the top-level field name.
 func (d *recDecoder) recordField(name []byte, r *Record) bool {
@@ -546,20 +381,20 @@ func (d *recDecoder) recordField(name []byte, r *Record) bool {
 // timings decodes into t (an object merges into what is there, as in
 // json.Unmarshal; null changes nothing).
 func (d *recDecoder) timings(t *Timings) bool {
-	if d.null() {
+	if d.Null() {
 		return true
 	}
-	return d.object(func(name []byte) bool {
+	return d.Object(func(name []byte) bool {
 		switch string(name) {
 		case "scheduled":
-			if d.null() {
+			if d.Null() {
 				return true
 			}
-			start := d.i
-			if d.peek() != '"' || !d.skipString() {
+			start := d.Pos()
+			if !d.SkipString() {
 				return false
 			}
-			return t.Scheduled.UnmarshalJSON(d.b[start:d.i]) == nil
+			return t.Scheduled.UnmarshalJSON(d.From(start)) == nil
 		case "attemptScheduledMs":
 			return d.floatPtr(&t.AttemptScheduled)
 		case "admittedMs":
@@ -613,18 +448,18 @@ func (d *recDecoder) usage(dst **Usage) bool {
 // pointer to a struct: null sets it to nil, an object merges into what
 // *dst points to (a new T when nil), member decoding each member.
 func objectPtr[T any](d *recDecoder, dst **T, member func(v *T, name []byte) bool) bool {
-	if d.null() {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if d.peek() != '{' {
+	if d.Peek() != '{' {
 		return false
 	}
 	if *dst == nil {
 		*dst = new(T)
 	}
 	v := *dst
-	return d.object(func(name []byte) bool { return member(v, name) })
+	return d.Object(func(name []byte) bool { return member(v, name) })
 }
 
 func (d *recDecoder) errorField(dst **Error) bool {
@@ -648,17 +483,17 @@ func (d *recDecoder) errorField(dst **Error) bool {
 // checks decodes the check outcomes into a nil slice (a repeated field
 // gives up, as in stringsField).
 func (d *recDecoder) checks(dst *[]CheckOutcome) bool {
-	if d.null() {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if *dst != nil || d.peek() != '[' {
+	if *dst != nil || d.Peek() != '[' {
 		return false
 	}
 	out := make([]CheckOutcome, 0, 2)
-	ok := d.array(func() bool {
+	ok := d.Array(func() bool {
 		out = append(out, CheckOutcome{})
-		if d.null() {
+		if d.Null() {
 			return true
 		}
 		o := &out[len(out)-1]
@@ -666,7 +501,7 @@ func (d *recDecoder) checks(dst *[]CheckOutcome) bool {
 		if i := len(out) - 1; i < 4 {
 			slot = slotCheck0 + i
 		}
-		return d.object(func(name []byte) bool {
+		return d.Object(func(name []byte) bool {
 			switch string(name) {
 			case "check":
 				return d.strField(&o.Check, slot)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/promptgrid/promptgrid/internal/jsonscan"
 )
 
 // checkRecordAgrees asserts that recDecoder, when it takes a line, gives
@@ -204,7 +206,7 @@ func FuzzDecodeRecord(f *testing.F) {
 func TestRecDecoderKnowsEveryField(t *testing.T) {
 	for _, c := range []struct {
 		typ    reflect.Type
-		folded map[string]bool
+		folded jsonscan.Names
 	}{
 		{reflect.TypeFor[Record](), recFolded},
 		{reflect.TypeFor[Timings](), timingsFolded},
@@ -221,9 +223,9 @@ func TestRecDecoderKnowsEveryField(t *testing.T) {
 			if name == "" {
 				name = f.Name
 			}
-			names[lowerASCII(name)] = true
+			names[jsonscan.LowerASCII(name)] = true
 		}
-		if !reflect.DeepEqual(names, c.folded) {
+		if !reflect.DeepEqual(jsonscan.Names(names), c.folded) {
 			t.Errorf("%s: json fields %v, recDecoder knows %v", c.typ, names, c.folded)
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/promptgrid/promptgrid/internal/jsonscan"
 )
 
 // Key is the part of a record that names its sample and its trial: what a
@@ -124,91 +125,50 @@ var recordFields = map[string]fieldKind{
 // json.Unmarshal matches a key to a field case-insensitively, so a key that
 // folds to a field's name without being it sends the line to the full
 // decoder.
-var foldedFields = func() map[string]bool {
-	m := make(map[string]bool, len(recordFields))
+var foldedFields = func() jsonscan.Names {
+	n := jsonscan.Names{}
 	for name := range recordFields {
-		m[lowerASCII(name)] = true
+		n.Add(name)
 	}
-	return m
+	return n
 }()
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
 
 // keyScanner walks one line of JSON.
 type keyScanner struct {
-	b []byte
-	i int
+	jsonscan.Scanner
 }
-
-// maxDepth bounds nesting as json.Unmarshal does; deeper lines go to it.
-const maxDepth = 10000
 
 // scanKey fills k from line and reports whether the result is exactly what
 // json.Unmarshal into a Record would give, with no error from it for the
 // line's syntax or top-level types. It returns false when in doubt.
 func scanKey(line []byte, k *Key) bool {
 	*k = Key{}
-	s := keyScanner{b: line}
-	s.ws()
-	if !s.eat('{') {
-		return false
-	}
-	s.ws()
-	if s.eat('}') {
-		return s.end()
-	}
-	for {
-		s.ws()
-		name, ok := s.plainString()
-		if !ok || !isASCII(name) {
-			// Non-ASCII names may fold to a field's name (the Kelvin
-			// sign to k): json.Unmarshal decides.
-			return false
-		}
-		s.ws()
-		if !s.eat(':') {
-			return false
-		}
-		s.ws()
+	var s keyScanner
+	s.Reset(line)
+	s.WS()
+	return s.Object(func(name []byte) bool {
 		kind, known := recordFields[string(name)]
-		if !known && foldedFields[lowerASCII(string(name))] {
+		if !known && foldedFields.MayMatch(name) {
 			return false
 		}
-		if !s.field(string(name), kind, k) {
-			return false
-		}
-		s.ws()
-		if s.eat('}') {
-			return s.end()
-		}
-		if !s.eat(',') {
-			return false
-		}
-	}
+		return s.field(string(name), kind, k)
+	}) && s.End()
 }
 
 // field scans the value of the top-level field name, of the given kind
 // (kindUnknown: a name json.Unmarshal ignores), storing key fields in k.
 func (s *keyScanner) field(name string, kind fieldKind, k *Key) bool {
-	if s.literal("null") {
+	if s.Literal("null") {
 		// null leaves a field as it was, whatever its kind.
 		return true
 	}
 	switch kind {
 	case kindUnknown:
-		return s.value(0)
+		return s.Value()
 	case kindString:
 		switch name {
 		case "trialKey", "caseId", "variant", "cell":
-			v, ok := s.plainString()
+			v, ok := s.PlainString()
 			if !ok {
 				return false
 			}
@@ -224,14 +184,10 @@ func (s *keyScanner) field(name string, kind fieldKind, k *Key) bool {
 			}
 			return true
 		}
-		return s.peek() == '"' && s.value(0)
+		return s.Peek() == '"' && s.Value()
 	case kindInt:
-		start := s.i
-		if !s.number() {
-			return false
-		}
-		n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
-		if err != nil {
+		n, ok := s.Int64()
+		if !ok {
 			return false
 		}
 		switch name {
@@ -244,230 +200,14 @@ func (s *keyScanner) field(name string, kind fieldKind, k *Key) bool {
 		}
 		return strconv.IntSize == 64 || int64(int(n)) == n
 	case kindFloat:
-		start := s.i
-		if !s.number() {
-			return false
-		}
-		_, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
-		return err == nil
+		_, ok := s.Float64()
+		return ok
 	case kindBool:
-		return s.literal("true") || s.literal("false")
+		return s.Literal("true") || s.Literal("false")
 	case kindObject:
-		return s.peek() == '{' && s.value(0)
+		return s.Peek() == '{' && s.Value()
 	case kindArray:
-		return s.peek() == '[' && s.value(0)
+		return s.Peek() == '[' && s.Value()
 	}
 	return false
-}
-
-func (s *keyScanner) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func (s *keyScanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *keyScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// end reports whether only whitespace follows.
-func (s *keyScanner) end() bool {
-	s.ws()
-	return s.i == len(s.b)
-}
-
-func (s *keyScanner) literal(lit string) bool {
-	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-		s.i += len(lit)
-		return true
-	}
-	return false
-}
-
-// plainString scans a string without escapes whose bytes are valid UTF-8
-// (so that json.Unmarshal would give exactly those bytes) and returns its
-// contents; anything else is not plain.
-func (s *keyScanner) plainString() ([]byte, bool) {
-	v, _, esc, ok := s.stringHead()
-	return v, ok && !esc
-}
-
-// stringHead scans a string up to its closing quote, returning its contents
-// (valid UTF-8: ok is false otherwise), or, when it has an escape, up to its
-// first backslash (esc; s.i is at the backslash and start where the contents
-// begin). A control byte or an unterminated string is not ok.
-func (s *keyScanner) stringHead() (v []byte, start int, esc, ok bool) {
-	if !s.eat('"') {
-		return nil, 0, false, false
-	}
-	start = s.i
-	ascii := true
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			return v, start, false, ascii || utf8.Valid(v)
-		case c == '\\':
-			return nil, start, true, true
-		case c < 0x20:
-			return nil, start, false, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-		s.i++
-	}
-	return nil, start, false, false
-}
-
-// value skips one JSON value, checking its syntax.
-func (s *keyScanner) value(depth int) bool {
-	switch c := s.peek(); {
-	case c == '"':
-		return s.skipString()
-	case c == '{' || c == '[':
-		return s.container(depth + 1)
-	case c == '-' || '0' <= c && c <= '9':
-		return s.number()
-	}
-	return s.literal("true") || s.literal("false") || s.literal("null")
-}
-
-// container skips an object or an array.
-func (s *keyScanner) container(depth int) bool {
-	if depth > maxDepth {
-		return false
-	}
-	obj := s.b[s.i] == '{'
-	closer := byte(']')
-	if obj {
-		closer = '}'
-	}
-	s.i++
-	s.ws()
-	if s.eat(closer) {
-		return true
-	}
-	for {
-		s.ws()
-		if obj {
-			if s.peek() != '"' || !s.skipString() {
-				return false
-			}
-			s.ws()
-			if !s.eat(':') {
-				return false
-			}
-			s.ws()
-		}
-		if !s.value(depth) {
-			return false
-		}
-		s.ws()
-		if s.eat(closer) {
-			return true
-		}
-		if !s.eat(',') {
-			return false
-		}
-	}
-}
-
-// skipString skips a string, checking its escapes; like json.Unmarshal it
-// accepts invalid UTF-8 (decoded as U+FFFD) but no control characters.
-func (s *keyScanner) skipString() bool {
-	s.i++ // the opening quote
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return true
-		case c < 0x20:
-			return false
-		case c == '\\':
-			s.i++
-			switch s.peek() {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
-			case 'u':
-				s.i++
-				for range 4 {
-					if !isHex(s.peek()) {
-						return false
-					}
-					s.i++
-				}
-			default:
-				return false
-			}
-		default:
-			s.i++
-		}
-	}
-	return false
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// number skips a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *keyScanner) number() bool {
-	s.eat('-')
-	switch c := s.peek(); {
-	case c == '0':
-		s.i++
-	case '1' <= c && c <= '9':
-		s.digits()
-	default:
-		return false
-	}
-	if s.eat('.') && !s.digits() {
-		return false
-	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
-		}
-		if !s.digits() {
-			return false
-		}
-	}
-	return true
-}
-
-// digits skips one or more digits.
-func (s *keyScanner) digits() bool {
-	start := s.i
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
-	}
-	return s.i > start
 }

@@ -68,7 +68,9 @@ func BenchmarkDoSync(b *testing.B) {
 }
 
 // BenchmarkDecodeAnswer decodes the simulator's answer to one task in one
-// pass (decodeAnswer), and as before it, envelope first, then each item.
+// pass (decodeAnswer, by scanEnvelope), as json.Unmarshal decodes it in
+// one pass (the fallback), and as before that, envelope first, then each
+// item; "sim" is the simulator's own body (simAnswer).
 func BenchmarkDecodeAnswer(b *testing.B) {
 	body := []byte(`{"data":[{"taskType":"textInference","taskUUID":"ee9e31a4-aa9d-4ec3-b76b-000000000000",` +
 		`"text":"Simulated answer 0 to question 0: the answer is 42.","finishReason":"stop","seed":707632555,` +
@@ -81,6 +83,25 @@ func BenchmarkDecodeAnswer(b *testing.B) {
 			}
 		}
 	})
+	b.Run("sim", func(b *testing.B) {
+		sim := []byte(simAnswer)
+		b.ReportAllocs()
+		for b.Loop() {
+			if d, err := decodeAnswer(sim, 200); err != nil || len(d.results) != 1 {
+				b.Fatal(err)
+			}
+		}
+	})
+	for name, body := range map[string][]byte{"unmarshal": body, "sim unmarshal": []byte(simAnswer)} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, d, err, ok := referenceAnswer(body, 200, body); !ok || err != nil || len(d.results) != 1 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("envelope then items", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

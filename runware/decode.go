@@ -120,18 +120,28 @@ func (env *envelopeErrors) decode(status int, body []byte) ([]*Error, *Error) {
 	return out, nil
 }
 
-// decodeAnswerOnce is decodeAnswer in one json.Unmarshal of the whole body
-// (obj, trimmed), for the usual answer: it reports false, leaving the body
-// to the passes of decodeBody, when the body does not decode so (a lone
-// object as data, an item that does not decode, a syntax error) or holds
-// more than one key that may be "data" (json.Unmarshal would merge them
-// where decodeBody takes the last). Scanning the body is most of the cost of
-// decoding it, and decodeBody scans it three times.
+// decodeAnswerOnce is decodeAnswer in one decoding of the whole body (obj,
+// trimmed) into an answerEnvelope, for the usual answer: by scanEnvelope,
+// else by json.Unmarshal. It reports false, leaving the body to the passes
+// of decodeBody, when the body does not decode so (a lone object as data,
+// an item that does not decode, a syntax error) or holds more than one key
+// that may be "data" (json.Unmarshal would merge them where decodeBody
+// takes the last). Scanning the body is most of the cost of decoding it,
+// and decodeBody scans it three times.
 func decodeAnswerOnce(obj []byte, status int, body []byte) (decodedBody, *Error, bool) {
 	var env answerEnvelope
-	if json.Unmarshal(obj, &env) != nil || dataKeys(obj) > 1 {
-		return decodedBody{}, nil, false
+	if !scanEnvelope(obj, &env) {
+		env = answerEnvelope{}
+		if json.Unmarshal(obj, &env) != nil || dataKeys(obj) > 1 {
+			return decodedBody{}, nil, false
+		}
 	}
+	out, derr := env.answer(status, body)
+	return out, derr, true
+}
+
+// answer is decodeAnswer's result for a body (body) decoded into env.
+func (env *answerEnvelope) answer(status int, body []byte) (decodedBody, *Error) {
 	var out decodedBody
 	if len(env.Data) > 0 {
 		out.results = make([]Result, len(env.Data))
@@ -141,9 +151,9 @@ func decodeAnswerOnce(obj []byte, status int, body []byte) (decodedBody, *Error,
 	}
 	var derr *Error
 	if out.errs, derr = env.decode(status, body); derr != nil {
-		return decodedBody{}, derr, true
+		return decodedBody{}, derr
 	}
-	return out, nil, true
+	return out, nil
 }
 
 // dataKeys counts the top-level keys of obj, a valid JSON object, that

@@ -1,10 +1,7 @@
 package runware
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -90,21 +87,8 @@ func TestDecodeAnswerAsEachItem(t *testing.T) {
 
 // Every native JSON payload of the reference set decodes the same both ways.
 func TestDecodeAnswerReferencePayloads(t *testing.T) {
-	dir := sharedPayloads(t, "native-json")
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(names) == 0 {
-		t.Fatalf("no payloads in %s: %v", dir, err)
-	}
-	for _, name := range names {
-		body, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		status := 200
-		if strings.Contains(name, "http400") {
-			status = 400
-		}
-		checkDecodeAnswer(t, status, body)
+	for body, status := range referencePayloads(t) {
+		checkDecodeAnswer(t, status, []byte(body))
 	}
 }
 
