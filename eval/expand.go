@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"iter"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/promptgrid/promptgrid/internal/jsonenc"
@@ -21,6 +24,10 @@ type Cell struct {
 	// paths and vals keep the grid order for building requests.
 	paths []string
 	vals  []any
+	// tops are the first keys of paths, sorted and without repeats or
+	// transport (which a request does not keep): the top-level keys a
+	// trial's cell sets, as fields that each trial encodes.
+	tops []canonField
 }
 
 // Cells enumerates the cartesian product of the grid axes, the last axis
@@ -51,8 +58,26 @@ func Cells(axes []GridAxis) []Cell {
 			parts[j] = p + "=" + describeAxisValue(cells[i].vals[j])
 		}
 		cells[i].Label = strings.Join(parts, " ")
+		cells[i].tops = pathTops(cells[i].paths)
 	}
 	return cells
+}
+
+// pathTops lists the first keys of dotted paths, sorted and without
+// repeats or transport.
+func pathTops(paths []string) []canonField {
+	var tops []string
+	for _, p := range paths {
+		if top, _, _ := strings.Cut(p, "."); top != "transport" {
+			tops = append(tops, top)
+		}
+	}
+	slices.Sort(tops)
+	fields := make([]canonField, 0, len(tops))
+	for _, top := range slices.Compact(tops) {
+		fields = append(fields, canonField{key: top})
+	}
+	return fields
 }
 
 // SampleSeed is the seed sent for replicate r of a case: a hash of the
@@ -60,9 +85,15 @@ func Cells(axes []GridAxis) []Cell {
 // It does not depend on the cell, the variant or the run, so every cell
 // and variant of a case sees the same seeds (common random numbers).
 func SampleSeed(base int64, caseID string, r int) int64 {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%s\x00%d", base, caseID, r)
-	sum := h.Sum(nil)
+	// The hashed bytes are fmt's "%d\x00%s\x00%d", appended by hand: this
+	// runs once per case and replicate of every walk.
+	var arr [64]byte
+	b := strconv.AppendInt(arr[:0], base, 10)
+	b = append(b, 0)
+	b = append(b, caseID...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(r), 10)
+	sum := sha256.Sum256(b)
 	return int64(binary.BigEndian.Uint64(sum[:8]) & 0xFFFFFFFF)
 }
 
@@ -71,8 +102,10 @@ func SampleSeed(base int64, caseID string, r int) int64 {
 // innermost, so the arms compared with each other run close in time),
 // building each one only when it is asked for, so that walking a suite takes
 // memory for one trial whatever the suite's size. Every walk builds the
-// trials afresh and yields the same ones. A case whose templates do not
-// render yields its error before any of its trials, and the walk ends.
+// trials afresh and yields the same ones. Each trial's Request is its own:
+// no map or list in it is shared with another trial, the suite or another
+// walk, so a consumer may change it. A case whose templates do not render
+// yields its error before any of its trials, and the walk ends.
 func ExpandSeq(s *Suite) iter.Seq2[Trial, error] {
 	return func(yield func(Trial, error) bool) {
 		x := newExpansion(s)
@@ -86,22 +119,27 @@ func ExpandSeq(s *Suite) iter.Seq2[Trial, error] {
 				return
 			}
 			for vi := range x.variants {
-				a, err := x.arm(c, &x.variants[vi])
+				a, err := x.arm(c, vi)
 				if err != nil {
 					yield(Trial{}, err)
 					return
 				}
+				// The previous case's encoding buffers serve this one.
+				a.canon.reuse(&arms[vi].canon)
 				arms[vi] = a
 			}
 			for r, base := range x.seeds {
-				seed := SampleSeed(base, c.ID, r)
+				d := draw{index: r, seed: SampleSeed(base, c.ID, r)}
 				if s.FixedSeed != nil {
-					seed = *s.FixedSeed
+					d.seed = *s.FixedSeed
 				}
+				d.value = d.seed
 				for rep := range x.repeat {
-					for _, cell := range x.cells {
+					for ci := range x.cells {
+						// The arms' last trials take their messages.
+						last := r == len(x.seeds)-1 && rep == x.repeat-1 && ci == len(x.cells)-1
 						for vi := range arms {
-							if !yield(x.trial(c, cell, &arms[vi], r, rep, seed), nil) {
+							if !yield(x.trial(c, ci, &arms[vi], d, rep, last), nil) {
 								return
 							}
 						}
@@ -131,7 +169,7 @@ func CountTrials(s *Suite) (Count, error) {
 	per := len(x.seeds) * x.repeat
 	count := func(c *Case, times int) error {
 		for vi := range x.variants {
-			a, err := x.arm(c, &x.variants[vi])
+			a, err := x.arm(c, vi)
 			if err != nil {
 				return err
 			}
@@ -166,17 +204,32 @@ func CountTrials(s *Suite) (Count, error) {
 	return n, nil
 }
 
-// expansion is what every trial of a suite shares.
+// expansion is what every trial of a suite shares, and the scratch space
+// of one walk, whose trials are built one after another.
 type expansion struct {
 	s        *Suite
 	cells    []Cell
 	variants []Variant
 	repeat   int
 	seeds    []int64
+
+	// canon holds a trial's canonical request and suffix the rest of what
+	// its key hashes; hash hashes both and sums receives the two sums.
+	// None of them outlives the trial's construction.
+	canon, suffix []byte
+	hash          hash.Hash
+	sums          [2 * sha256.Size]byte
+	// bases hold, by variant, the request of a case without a request of
+	// its own (composeRequest), made on first use, and baseCells the
+	// canonical fields of that request in each cell (armCanon.cells); arms
+	// share them.
+	bases     []map[string]any
+	baseCells [][][]canonField
 }
 
+// newExpansion prepares the walk of suite s.
 func newExpansion(s *Suite) *expansion {
-	x := &expansion{s: s, cells: Cells(s.Grid), variants: s.Variants, repeat: max(s.Repeat, 1), seeds: s.Seeds}
+	x := &expansion{s: s, cells: Cells(s.Grid), variants: s.Variants, repeat: max(s.Repeat, 1), seeds: s.Seeds, hash: sha256.New()}
 	if len(x.variants) == 0 {
 		x.variants = []Variant{{}}
 	}
@@ -191,26 +244,85 @@ func newExpansion(s *Suite) *expansion {
 type arm struct {
 	v *Variant
 	// request is the suite's defaults with the model, then the case's
-	// overrides, then the variant's; each trial works on a deep copy.
+	// overrides, then the variant's; each trial works on a deep copy. It
+	// is read only: the arms of cases without a request of their own
+	// share it (expansion.bases).
 	request map[string]any
-	msgs    []Message
-	sys     string
+	// size is how many keys a trial's request holds before its cell adds
+	// any: request's but transport and the trial's own (ownKeys) it lacks.
+	// Sizing the copy exactly keeps a request of up to 8 keys in one
+	// small map instead of a hashed table.
+	size int
+	// wire are the messages as the task carries them, a list of
+	// wireMessage maps; each trial but the arm's last gets a deep copy
+	// (whose strings are boxed once here), the last one wire itself.
+	wire any
+	sys  string
+	// sysValue is sys boxed once for every trial of the arm.
+	sysValue any
+	// canon is the arm's part of its trials' canonical requests.
+	canon armCanon
+}
+
+// draw is one seed replicate of a case: its index, its seed, and the seed
+// boxed once for every trial of the replicate.
+type draw struct {
+	index int
+	seed  int64
+	value any
 }
 
 // arm composes the request defaults, messages and system prompt of case c
-// in variant v.
-func (x *expansion) arm(c *Case, v *Variant) (arm, error) {
+// in variant vi.
+func (x *expansion) arm(c *Case, vi int) (arm, error) {
+	v := &x.variants[vi]
 	msgs, sys, err := composeMessages(x.s, c, v)
 	if err != nil {
 		return arm{}, fmt.Errorf("case %q: %w", c.ID, err)
 	}
+	var req map[string]any
+	if len(c.Request) == 0 {
+		if x.bases == nil {
+			x.bases = make([]map[string]any, len(x.variants))
+			x.baseCells = make([][][]canonField, len(x.variants))
+		}
+		if x.bases[vi] == nil {
+			x.bases[vi] = x.composeRequest(nil, v.Request)
+			x.baseCells[vi] = make([][]canonField, len(x.cells))
+		}
+		req = x.bases[vi]
+	} else {
+		req = x.composeRequest(c.Request, v.Request)
+	}
+	wire := make([]any, len(msgs))
+	for i, m := range msgs {
+		wire[i] = wireMessage(m) // messages_tools.go
+	}
+	a := arm{v: v, request: req, size: len(req), wire: wire, sys: sys, sysValue: sys}
+	if len(c.Request) == 0 {
+		a.canon.cells = x.baseCells[vi]
+	}
+	if _, ok := req["transport"]; ok {
+		a.size--
+	}
+	for _, k := range ownKeys {
+		if _, ok := req[k]; !ok && a.setsKey(c, k) {
+			a.size++
+		}
+	}
+	return a, nil
+}
+
+// composeRequest is the suite's request defaults with the model, then a
+// case's overrides, then a variant's.
+func (x *expansion) composeRequest(caseReq, variantReq map[string]any) map[string]any {
 	req := cloneMap(x.s.Request)
 	if x.s.Model != "" {
 		req["model"] = x.s.Model
 	}
-	mergeInto(req, c.Request)
-	mergeInto(req, v.Request)
-	return arm{v: v, request: req, msgs: msgs, sys: sys}, nil
+	mergeInto(req, caseReq)
+	mergeInto(req, variantReq)
+	return req
 }
 
 // cellNumberResults is the numberResults of a trial of an arm in a cell, as
@@ -232,67 +344,130 @@ func cellNumberResults(armReq map[string]any, cell Cell) int64 {
 }
 
 // trial composes one request: the arm's request (suite defaults, case and
-// variant overrides), then the cell's values, messages, seed and
-// numberResults.
-func (x *expansion) trial(c *Case, cell Cell, a *arm, replicate, rep int, seed int64) Trial {
-	req := cloneMap(a.request)
+// variant overrides), then the values of cell ci, messages, seed and
+// numberResults. last marks the arm's last trial, which takes the arm's
+// messages instead of a copy.
+func (x *expansion) trial(c *Case, ci int, a *arm, d draw, rep int, last bool) Trial {
+	cell := &x.cells[ci]
+	req := cloneMapSize(a.request, a.size+a.newTopKeys(c, cell))
 	for i, p := range cell.paths {
 		setPath(req, p, cloneValue(cell.vals[i]))
 	}
 	transport := x.s.Transport
-	if t, ok := req["transport"].(string); ok {
-		transport = t
+	if tv, ok := req["transport"]; ok {
+		if t, ok := tv.(string); ok {
+			transport = t
+		}
+		delete(req, "transport")
 	}
-	delete(req, "transport")
 	if transport == "" {
 		transport = "native"
 	}
-	wire := make([]any, len(a.msgs))
-	for i, m := range a.msgs {
-		wire[i] = wireMessage(m) // messages_tools.go
-
+	if last {
+		req["messages"] = a.wire
+	} else {
+		req["messages"] = cloneValue(a.wire)
 	}
-	req["messages"] = wire
 	if a.sys != "" {
-		setPath(req, "settings.systemPrompt", a.sys)
+		setPath(req, "settings.systemPrompt", a.sysValue)
 	}
-	req["seed"] = seed
+	// Assigning to a key of a full small map (8 keys) grows it to a
+	// hashed table even when the key is there (the runtime does not look
+	// first), so a seed or numberResults the request holds already is left
+	// in place.
+	if cur, ok := req["seed"]; !ok || cur != d.value {
+		req["seed"] = d.value
+	}
 	n := int64(1)
 	if v, ok := req["numberResults"].(int64); ok {
 		n = v
+	} else {
+		req["numberResults"] = n
 	}
-	req["numberResults"] = n
 
 	// Media enter the hash as their content hash (Ref), not as base64;
 	// the request sent carries the data URIs.
 	applyMedia(req, c, true)
-	canon := canonicalJSON(req)
-	applyMedia(req, c, false)
-	rh := sha256.Sum256(canon)
-	kh := sha256.New()
-	kh.Write(canon)
-	fmt.Fprintf(kh, "\x00%s\x00%s\x00%s", c.ID, cell.Label, a.v.Name)
-	if rep > 0 {
-		fmt.Fprintf(kh, "\x00repeat=%d", rep)
+	if !a.canon.ready {
+		a.prepareCanon(c)
 	}
+	canon := x.canonicalRequest(req, a, ci)
+	applyMedia(req, c, false)
+	key, requestHash := x.hashes(canon, c.ID, cell.Label, a.v.Name, rep)
 	return Trial{
-		Key:           hex.EncodeToString(kh.Sum(nil))[:32],
+		Key:           key,
 		CaseID:        c.ID,
 		Tags:          c.Tags,
 		Cell:          cell.Label,
 		CellValues:    cell.Values,
 		Variant:       a.v.Name,
-		Replicate:     replicate,
+		Replicate:     d.index,
 		Repeat:        rep,
-		Seed:          seed,
+		Seed:          d.seed,
 		NumberResults: int(n),
 		Request:       req,
-		RequestHash:   hex.EncodeToString(rh[:])[:32],
+		RequestHash:   requestHash,
 		Transport:     transport,
 		Vars:          c.Vars,
 		Case:          c,
 		Media:         mediaNotes(c),
 	}
+}
+
+// newTopKeys counts the top-level keys of a cell that the arm's request
+// (of case c) lacks and its trials do not set themselves (those are in
+// arm.size already), for sizing a trial's request.
+func (a *arm) newTopKeys(c *Case, cell *Cell) int {
+	n := 0
+	for _, top := range cell.tops {
+		if _, ok := a.request[top.key]; !ok && !(slices.Contains(ownKeys[:], top.key) && a.setsKey(c, top.key)) {
+			n++
+		}
+	}
+	return n
+}
+
+// canonicalJSON is canonicalJSON(req) in the walk's buffer: valid until
+// the next call.
+func (x *expansion) canonicalJSON(req map[string]any) []byte {
+	out, ok := jsonenc.AppendCanonical(x.canon[:0], req)
+	x.canon = out[:0]
+	if ok {
+		return out
+	}
+	return encoderJSON(req)
+}
+
+// hashes returns a trial's key and request hash, each the first 16 bytes
+// of a SHA-256 in hex: the request hash of the canonical request, the key
+// of the canonical request followed by "\x00<case id>\x00<cell>\x00<variant>"
+// and, past the first repeat, "\x00repeat=<rep>". Sum leaves the hash's
+// state as it is, so the canonical request is hashed once for both, and
+// both strings share one allocation.
+func (x *expansion) hashes(canon []byte, caseID, cell, variant string, rep int) (key, requestHash string) {
+	h := x.hash
+	h.Reset()
+	h.Write(canon)
+	h.Sum(x.sums[:0])
+	b := append(x.suffix[:0], 0)
+	b = append(b, caseID...)
+	b = append(b, 0)
+	b = append(b, cell...)
+	b = append(b, 0)
+	b = append(b, variant...)
+	if rep > 0 {
+		b = append(b, "\x00repeat="...)
+		b = strconv.AppendInt(b, int64(rep), 10)
+	}
+	x.suffix = b
+	h.Write(b)
+	h.Sum(x.sums[:sha256.Size])
+	const half = sha256.Size / 2
+	var hx [4 * half]byte
+	hex.Encode(hx[:2*half], x.sums[sha256.Size:sha256.Size+half])
+	hex.Encode(hx[2*half:], x.sums[:half])
+	s := string(hx[:])
+	return s[:2*half], s[2*half:]
 }
 
 // composeMessages renders the conversation and system prompt of a case in
@@ -357,17 +532,22 @@ func encoderJSON(v any) []byte {
 }
 
 // setPath sets a dotted path in a nested map, creating maps on the way.
+// It walks the path with strings.Cut, not a strings.Split slice: every
+// trial sets its cell's paths.
 func setPath(m map[string]any, path string, v any) {
-	parts := strings.Split(path, ".")
-	for _, p := range parts[:len(parts)-1] {
+	for {
+		p, rest, ok := strings.Cut(path, ".")
+		if !ok {
+			m[path] = v
+			return
+		}
 		next, ok := m[p].(map[string]any)
 		if !ok {
 			next = map[string]any{}
 			m[p] = next
 		}
-		m = next
+		m, path = next, rest
 	}
-	m[parts[len(parts)-1]] = v
 }
 
 // mergeInto deep-merges src into dst: nested maps merge, anything else is
@@ -384,14 +564,20 @@ func mergeInto(dst, src map[string]any) {
 	}
 }
 
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m)+4)
+// cloneMap deep-copies m (cloneValue) with room for four more keys.
+func cloneMap(m map[string]any) map[string]any { return cloneMapSize(m, len(m)+4) }
+
+// cloneMapSize deep-copies m into a map made for size keys.
+func cloneMapSize(m map[string]any, size int) map[string]any {
+	out := make(map[string]any, size)
 	for k, v := range m {
 		out[k] = cloneValue(v)
 	}
 	return out
 }
 
+// cloneValue deep-copies the maps and lists of a decoded JSON value; any
+// other value is immutable and returned as it is.
 func cloneValue(v any) any {
 	switch x := v.(type) {
 	case map[string]any:

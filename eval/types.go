@@ -100,7 +100,8 @@ type Trial struct {
 	NumberResults int
 	// Request is the native textInference task without taskType and
 	// taskUUID: model, messages, settings, seed, numberResults,
-	// deliveryMethod, includeCost, includeUsage and any other field.
+	// deliveryMethod, includeCost, includeUsage and any other field. It is
+	// the trial's own (ExpandSeq): a consumer may change it.
 	Request map[string]any
 	// RequestHash is a hash of the canonical JSON of Request.
 	RequestHash string
