@@ -10,6 +10,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -213,5 +214,44 @@ func FuzzChunkedLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		sameChunked(t, p)
+	})
+}
+
+// parseAhead hands the chunks over in file order whatever order their
+// parallel parses end in, and a walk stopped early (a chunk that failed
+// its checks) leaves no parse running once stop returns.
+func TestParseAheadInOrderAndStops(t *testing.T) {
+	smallChunks(t, 3)
+	var src strings.Builder
+	src.WriteString("name: s\nmodel: m\ncases:\n")
+	for i := range 40 {
+		fmt.Fprintf(&src, "  - {id: c%d, prompt: p}\n", i)
+	}
+	_, cc := splitCases([]byte(src.String()))
+	if cc == nil {
+		t.Fatal("the list was not cut")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		next, stop := cc.parseAhead(4)
+		id := 0
+		for {
+			seq, ok := next()
+			if !ok {
+				break
+			}
+			for _, it := range seq.Content {
+				if got := it.Content[1].Value; got != fmt.Sprintf("c%d", id) {
+					t.Fatalf("item %d is %s", id, got)
+				}
+				id++
+			}
+		}
+		stop()
+		if id != 40 {
+			t.Fatalf("%d items, want 40", id)
+		}
+		next, stop = cc.parseAhead(4)
+		next()
+		stop() // synctest fails the test if a parse outlives it
 	})
 }
