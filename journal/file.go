@@ -31,13 +31,6 @@ type Writer struct {
 	tee   *tee
 }
 
-// tee is where Tee passes the records written.
-type tee struct {
-	add  func(*Record)
-	fail func(error)
-	dec  recDecoder
-}
-
 // SyncEvery bounds how long an appended line may stay un-fsynced.
 const SyncEvery = time.Second
 
@@ -63,40 +56,6 @@ func createWriter(dir string) (*Writer, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	return &Writer{appendFile: a, fresh: st.Size() == 0}, nil
-}
-
-// Tee passes every record AppendAll writes from now on to add, decoded from
-// the line written with the decoder Read uses, so add sees what a reader of
-// the file would see, in file order. It is for a run's live report: with it
-// the journal is not read back when the run ends. add is called after the
-// write, on the goroutine that called AppendAll (under the Writer's lock).
-// Tee reports false, and tees nothing, when the file held lines before this
-// Writer opened it: a reader would see those too. A line that does not
-// decode (a bug: the Writer wrote it) ends the tee with a call of fail.
-// Call Tee before the first AppendAll.
-func (w *Writer) Tee(add func(*Record), fail func(error)) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.fresh || w.tally.Writes > 0 {
-		return false
-	}
-	w.tee = &tee{add: add, fail: fail}
-	return true
-}
-
-// pass decodes the lines of b and hands their records to the tee.
-func (t *tee) pass(b []byte) *tee {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		rec, err := decodeRecord(&t.dec, b[:i])
-		if err != nil {
-			t.fail(fmt.Errorf("journal tee: decode the line written: %w", err))
-			return nil
-		}
-		t.add(rec)
-		b = b[i+1:]
-	}
-	return t
 }
 
 func trimPartialLine(path string) error {
@@ -242,7 +201,7 @@ func (w *Writer) AppendAll(rs []*Record) error {
 			w.tally.add(r)
 		}
 		if w.tee != nil {
-			w.tee = w.tee.pass(buf.Bytes())
+			w.tee = w.tee.pass(buf.Bytes(), rs)
 		}
 	})
 }
