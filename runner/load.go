@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
+	"github.com/promptgrid/promptgrid/runware"
 )
 
 // Load configures open-loop mode: requests leave on a schedule computed in
@@ -193,6 +194,9 @@ func (r *run) scheduleOpen(ctx context.Context, trials Trials, results chan<- ou
 		late := j.admitted.Sub(intended)
 		j.late = &late
 		wg.Add(1)
-		go r.execute(ctx, []*job{j}, results, wg)
+		go func() {
+			runware.MakeStackRoom() // a goroutine per arrival: grow its stack once, here
+			r.execute(ctx, []*job{j}, results, wg)
+		}()
 	}
 }

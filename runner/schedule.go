@@ -19,6 +19,8 @@ import (
 func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, error], results chan<- outcome, wg *sync.WaitGroup) {
 	pull, done := iter.Pull2(trials)
 	defer done()
+	workers := newPool(int(r.gate.max), func(batch []*job) { r.execute(ctx, batch, results, wg) })
+	defer workers.close()
 	var held *job // a job read ahead while filling a batch
 	next := func() *job {
 		if held != nil {
@@ -89,7 +91,7 @@ func (r *run) scheduleClosed(ctx context.Context, trials iter.Seq2[eval.Trial, e
 			return
 		}
 		wg.Add(1)
-		go r.execute(ctx, batch, results, wg)
+		workers.do(batch)
 	}
 }
 

@@ -25,7 +25,6 @@ import (
 // again.
 func (r *run) execute(ctx context.Context, batch []*job, results chan<- outcome, wg *sync.WaitGroup) {
 	defer wg.Done()
-	runware.MakeStackRoom() // a goroutine per batch: grow its stack once, here
 	pending := batch
 	last := map[*job]*runware.Error{}
 	for len(pending) > 0 {
