@@ -4,9 +4,9 @@ import "github.com/promptgrid/promptgrid/journal"
 
 // Live aggregates a run's journal as it is written, so that the report at
 // the end of a run does not read the journal back: `run` feeds it every
-// record its journal.Writer writes (journal.Writer.Tee, which hands on each
-// record as a reader of the file would see it). Its summary is Aggregate's for the same file
-// exactly when Aggregate would pass every line on in order: no sample
+// record its journal.Writer writes (journal.Writer.Tee, which hands on
+// each record as a reader of the file would see it). Its summary is
+// Aggregate's for the same file exactly when Aggregate would pass every line on in order: no sample
 // written twice (nothing superseded) and each trial's lines consecutive
 // (what the runner writes in a fresh run). Live checks both, and when
 // either fails, or the tee failed, Summary reports false and the caller
