@@ -67,20 +67,25 @@ func TestSoftLimitSharedByConcurrentCommands(t *testing.T) {
 	}
 }
 
+// gcPercentAround runs a command's soft limit with GOGC 100 set before
+// it, returning GOGC while it ran and after it stopped.
+func gcPercentAround() (during, after int) {
+	before := debug.SetGCPercent(100)
+	stop := startSoftMemoryLimit()
+	during = debug.SetGCPercent(-1)
+	debug.SetGCPercent(during)
+	stop()
+	after = debug.SetGCPercent(before)
+	return during, after
+}
+
 // TestSoftLimitRaisesGOGC: under the soft limit the collector runs at GOGC
 // softGCPercent, and the GOGC there was is back once the command ends.
 func TestSoftLimitRaisesGOGC(t *testing.T) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		t.Skip("GOGC is set in the environment")
 	}
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	stop := startSoftMemoryLimit()
-	during := debug.SetGCPercent(-1)
-	debug.SetGCPercent(during)
-	stop()
-	after := debug.SetGCPercent(before)
-	if during != softGCPercent || after != 100 {
+	if during, after := gcPercentAround(); during != softGCPercent || after != 100 {
 		t.Fatalf("GOGC %d while running, %d after; want %d, then 100 restored", during, after, softGCPercent)
 	}
 }
@@ -88,13 +93,7 @@ func TestSoftLimitRaisesGOGC(t *testing.T) {
 // TestSoftLimitLeavesUsersGOGC: a GOGC in the environment is the user's.
 func TestSoftLimitLeavesUsersGOGC(t *testing.T) {
 	t.Setenv("GOGC", "100")
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	stop := startSoftMemoryLimit()
-	during := debug.SetGCPercent(-1)
-	debug.SetGCPercent(during)
-	stop()
-	if during != 100 {
+	if during, _ := gcPercentAround(); during != 100 {
 		t.Fatalf("GOGC %d while running with GOGC=100 set: overridden", during)
 	}
 }
