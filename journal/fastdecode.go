@@ -89,42 +89,6 @@ func (d *recDecoder) strField(dst *string, slot int) bool {
 	return ok
 }
 
-// int64Field decodes an integer field (json.Unmarshal refuses fractions
-// and exponents there); null leaves it as it was.
-func (d *recDecoder) int64Field(dst *int64) bool {
-	if d.Null() {
-		return true
-	}
-	n, ok := d.Int64()
-	if ok {
-		*dst = n
-	}
-	return ok
-}
-
-func (d *recDecoder) intField(dst *int) bool {
-	var n int64
-	if d.Null() {
-		return true
-	}
-	if !d.int64Field(&n) || int64(int(n)) != n {
-		return false
-	}
-	*dst = int(n)
-	return true
-}
-
-func (d *recDecoder) floatField(dst *float64) bool {
-	if d.Null() {
-		return true
-	}
-	f, ok := d.Float64()
-	if ok {
-		*dst = f
-	}
-	return ok
-}
-
 // floatPtr decodes a *float64 field: null sets it to nil, a number to a
 // new value (json.Unmarshal reuses a pointer already set; the value is the
 // same).
@@ -293,7 +257,7 @@ var (
 func (d *recDecoder) recordField(name []byte, r *Record) bool {
 	switch string(name) {
 	case "v":
-		return d.intField(&r.V)
+		return jsonscan.IntField(&d.Scanner, &r.V)
 	case "runId":
 		return d.strField(&r.RunID, slotRunID)
 	case "suite":
@@ -311,13 +275,13 @@ func (d *recDecoder) recordField(name []byte, r *Record) bool {
 	case "variant":
 		return d.strField(&r.Variant, slotVariant)
 	case "seed":
-		return d.int64Field(&r.Seed)
+		return jsonscan.IntField(&d.Scanner, &r.Seed)
 	case "replicate":
-		return d.intField(&r.Replicate)
+		return jsonscan.IntField(&d.Scanner, &r.Replicate)
 	case "resultIndex":
-		return d.intField(&r.ResultIndex)
+		return jsonscan.IntField(&d.Scanner, &r.ResultIndex)
 	case "numberResults":
-		return d.intField(&r.Results)
+		return jsonscan.IntField(&d.Scanner, &r.Results)
 	case "trialKey":
 		return d.strField(&r.TrialKey, noSlot)
 	case "taskUUID":
@@ -357,7 +321,7 @@ func (d *recDecoder) recordField(name []byte, r *Record) bool {
 	case "error":
 		return d.errorField(&r.Error)
 	case "attempts":
-		return d.intField(&r.Attempts)
+		return jsonscan.IntField(&d.Scanner, &r.Attempts)
 	case "retried":
 		return d.boolField(&r.Retried)
 	case "cached":
@@ -373,7 +337,7 @@ func (d *recDecoder) recordField(name []byte, r *Record) bool {
 	case "pass":
 		return d.boolField(&r.Pass)
 	case "score":
-		return d.floatField(&r.Score)
+		return d.FloatField(&r.Score)
 	}
 	return d.unknown(name, recFolded)
 }
@@ -432,13 +396,13 @@ func (d *recDecoder) usage(dst **Usage) bool {
 	return objectPtr(d, dst, func(u *Usage, name []byte) bool {
 		switch string(name) {
 		case "prompt":
-			return d.intField(&u.Prompt)
+			return jsonscan.IntField(&d.Scanner, &u.Prompt)
 		case "completion":
-			return d.intField(&u.Completion)
+			return jsonscan.IntField(&d.Scanner, &u.Completion)
 		case "total":
-			return d.intField(&u.Total)
+			return jsonscan.IntField(&d.Scanner, &u.Total)
 		case "thinking":
-			return d.intField(&u.Thinking)
+			return jsonscan.IntField(&d.Scanner, &u.Thinking)
 		}
 		return d.unknown(name, usageFolded)
 	})
@@ -474,7 +438,7 @@ func (d *recDecoder) errorField(dst **Error) bool {
 		case "parameter":
 			return d.strField(&e.Parameter, noSlot)
 		case "httpStatus":
-			return d.intField(&e.HTTPStatus)
+			return jsonscan.IntField(&d.Scanner, &e.HTTPStatus)
 		}
 		return d.unknown(name, errorFolded)
 	})
@@ -510,11 +474,11 @@ func (d *recDecoder) checks(dst *[]CheckOutcome) bool {
 			case "reason":
 				return d.strField(&o.Reason, noSlot)
 			case "weight":
-				return d.floatField(&o.Weight)
+				return d.FloatField(&o.Weight)
 			case "judgeCost":
-				return d.floatField(&o.JudgeCost)
+				return d.FloatField(&o.JudgeCost)
 			case "judgeTokens":
-				return d.intField(&o.JudgeTokens)
+				return jsonscan.IntField(&d.Scanner, &o.JudgeTokens)
 			case "judgeCached":
 				return d.boolField(&o.JudgeCached)
 			case "unjudged":

@@ -180,13 +180,13 @@ func (s *answerScanner) usage(dst **Usage, slot *Usage) bool {
 	return s.Object(func(name []byte) bool {
 		switch string(name) {
 		case "promptTokens":
-			return intField(s, &u.PromptTokens)
+			return jsonscan.IntField(&s.Scanner, &u.PromptTokens)
 		case "completionTokens":
-			return intField(s, &u.CompletionTokens)
+			return jsonscan.IntField(&s.Scanner, &u.CompletionTokens)
 		case "totalTokens":
-			return intField(s, &u.TotalTokens)
+			return jsonscan.IntField(&s.Scanner, &u.TotalTokens)
 		case "thinkingTokens":
-			return intField(s, &u.ThinkingTokens)
+			return jsonscan.IntField(&s.Scanner, &u.ThinkingTokens)
 		}
 		return s.unknown(name, usageNames)
 	})
@@ -313,39 +313,14 @@ func (s *answerScanner) floatPtr(dst **float64, slot *float64) bool {
 	return ok
 }
 
-// integer is the integer kinds answerScanner decodes.
-type integer interface{ ~int | ~int64 }
-
-// intValue decodes an integer as json.Unmarshal does into a T: a number
-// without fraction or exponent that fits.
-func intValue[T integer](s *answerScanner) (T, bool) {
-	n, ok := s.Int64()
-	if !ok || int64(T(n)) != n {
-		return 0, false
-	}
-	return T(n), true
-}
-
-// intField decodes an integer field: null leaves it as it was.
-func intField[T integer](s *answerScanner, dst *T) bool {
-	if s.Null() {
-		return true
-	}
-	n, ok := intValue[T](s)
-	if ok {
-		*dst = n
-	}
-	return ok
-}
-
 // intPtr decodes a pointer to an integer field: null sets it to nil, a
 // number to slot holding it.
-func intPtr[T integer](s *answerScanner, dst **T, slot *T) bool {
+func intPtr[T jsonscan.Integer](s *answerScanner, dst **T, slot *T) bool {
 	if s.Null() {
 		*dst = nil
 		return true
 	}
-	n, ok := intValue[T](s)
+	n, ok := jsonscan.Int[T](&s.Scanner)
 	if ok {
 		*slot = n
 		*dst = slot

@@ -278,6 +278,45 @@ func (s *Scanner) Float64() (float64, bool) {
 	return f, err == nil
 }
 
+// Integer is the integer types Int decodes.
+type Integer interface{ ~int | ~int64 }
+
+// Int decodes a number as json.Unmarshal does into a T: one without
+// fraction or exponent, in T's range.
+func Int[T Integer](s *Scanner) (T, bool) {
+	n, ok := s.Int64()
+	if !ok || int64(T(n)) != n {
+		return 0, false
+	}
+	return T(n), true
+}
+
+// IntField decodes an integer field as json.Unmarshal does: null leaves
+// *dst as it was.
+func IntField[T Integer](s *Scanner, dst *T) bool {
+	if s.Null() {
+		return true
+	}
+	n, ok := Int[T](s)
+	if ok {
+		*dst = n
+	}
+	return ok
+}
+
+// FloatField decodes a float64 field as json.Unmarshal does: null leaves
+// *dst as it was.
+func (s *Scanner) FloatField(dst *float64) bool {
+	if s.Null() {
+		return true
+	}
+	f, ok := s.Float64()
+	if ok {
+		*dst = f
+	}
+	return ok
+}
+
 // digits skips one or more digits.
 func (s *Scanner) digits() bool {
 	start := s.i
