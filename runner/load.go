@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/promptgrid/promptgrid/eval"
-	"github.com/promptgrid/promptgrid/runware"
 )
 
 // Load configures open-loop mode: requests leave on a schedule computed in
@@ -194,9 +193,6 @@ func (r *run) scheduleOpen(ctx context.Context, trials Trials, results chan<- ou
 		late := j.admitted.Sub(intended)
 		j.late = &late
 		wg.Add(1)
-		go func() {
-			runware.MakeStackRoom() // a goroutine per arrival: grow its stack once, here
-			r.execute(ctx, []*job{j}, results, wg)
-		}()
+		goWithRoom(func() { r.execute(ctx, []*job{j}, results, wg) }) // a goroutine per arrival
 	}
 }

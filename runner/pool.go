@@ -3,10 +3,11 @@ package runner
 import "github.com/promptgrid/promptgrid/runware"
 
 // pool runs the admitted batches of a closed-loop run on goroutines that
-// outlive them, up to size of them (the concurrency cap): a goroutine per batch grew its stack from scratch deep
-// inside every request (net/http, the encoders) or paid MakeStackRoom to do
-// it in one step, 4 µs of CPU a request in the whole-command profile; a
-// worker keeps its grown stack from one batch to the next.
+// outlive them, up to size of them (the concurrency cap): a goroutine per
+// batch grew its stack from scratch deep inside every request (net/http,
+// the encoders) or paid MakeStackRoom to do it in one step, 4 µs of CPU a
+// request in the whole-command profile; a worker keeps its grown stack from
+// one batch to the next.
 type pool struct {
 	work chan []*job
 	n    int
@@ -35,9 +36,15 @@ func (p *pool) do(batch []*job) {
 		go p.loop(batch)
 		return
 	}
+	goWithRoom(func() { p.run(batch) })
+}
+
+// goWithRoom runs f on a goroutine of its own whose stack is grown once,
+// first thing (runware.MakeStackRoom), for a request that starts on it.
+func goWithRoom(f func()) {
 	go func() {
 		runware.MakeStackRoom()
-		p.run(batch)
+		f()
 	}()
 }
 
