@@ -34,6 +34,15 @@ func (t *Tally) add(r *Record) {
 	t.Errors[r.Error.Class]++
 }
 
+// Samples is the number of records counted: the lines written.
+func (t Tally) Samples() int {
+	n := t.Answered
+	for _, c := range t.Errors {
+		n += c
+	}
+	return n
+}
+
 // NoAnswer reports whether samples were written and not one of them got an
 // answer: every request failed (an unreachable endpoint, a server that
 // refuses everything).

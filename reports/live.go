@@ -6,11 +6,11 @@ import "github.com/promptgrid/promptgrid/journal"
 // the end of a run does not read the journal back: `run` feeds it every
 // record its journal.Writer writes (journal.Writer.Tee, which hands on
 // each record as a reader of the file would see it). Its summary is
-// Aggregate's for the same file exactly when Aggregate would pass every line on in order: no sample
-// written twice (nothing superseded) and each trial's lines consecutive
-// (what the runner writes in a fresh run). Live checks both, and when
-// either fails, or the tee failed, Summary reports false and the caller
-// aggregates the file instead.
+// Aggregate's for the same file exactly when Aggregate would pass every
+// line on in order: no sample written twice (nothing superseded) and each
+// trial's lines consecutive (what the runner writes in a fresh run). Live
+// checks both, and when either fails, or the tee failed, Summary reports
+// false and the caller aggregates the file instead.
 //
 // Live holds what Aggregate holds plus 32 bytes per sample and per trial
 // (the checks), so runs feed it only up to LiveMaxSamples.

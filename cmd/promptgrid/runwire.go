@@ -93,11 +93,7 @@ func (l *liveReport) close(t journal.Tally) {
 	if l == nil || l.live == nil {
 		return
 	}
-	lines := t.Answered
-	for _, n := range t.Errors {
-		lines += n
-	}
-	if sum, ok := l.live.Summary(lines); ok {
+	if sum, ok := l.live.Summary(t.Samples()); ok {
 		l.sum = sum
 	}
 	l.live = nil
