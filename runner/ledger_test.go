@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,5 +225,47 @@ func appendRaw(t *testing.T, path, s string) {
 	defer f.Close()
 	if _, err := f.WriteString(s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A settled line held for the next write (journal.AttemptLog.Settled) and
+// lost in a kill -9 after its trial was journaled costs nothing: resume
+// counts the request at its journaled cost, not its bound, and does not send
+// the trial again; one whose answer was not journaled yet counts at its bound
+// and is sent again, marked resent.
+func TestResumeAfterALostSettledLine(t *testing.T) {
+	dir := t.TempDir()
+	log, err := journal.OpenAttempts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := journal.Attempt{TrialKey: "done", TaskUUID: "u1", Delivery: runware.DeliverySync, Bound: 1}
+	inFlight := journal.Attempt{TrialKey: "open", TaskUUID: "u2", Delivery: runware.DeliverySync, Bound: 0.5}
+	if err := log.Sent(answered, inFlight); err != nil {
+		t.Fatal(err)
+	}
+	// Held, never written: the process dies before the next write.
+	if err := log.Settled(journal.Attempt{TrialKey: "done", TaskUUID: "u1", Charged: 0.25}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := 0.25
+	if err := w.Append(&journal.Record{V: journal.Version, CaseID: "c", TrialKey: "done", TaskUUID: "u1", Text: "ok", Cost: &cost, Pass: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if b, err := os.ReadFile(filepath.Join(dir, journal.AttemptsFile)); err != nil || strings.Contains(string(b), `"settled"`) {
+		t.Fatalf("the settled line is in the file already (%v): this test needs it held", err)
+	}
+	res, err := ReadResumption(dir, false) // the log is read as a kill -9 left it
+	log.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PriorSpent != 0.75 || res.Resent != 1 || res.Recover["open"].TaskUUID != "u2" || len(res.Recover) != 1 {
+		t.Fatalf("prior %v, resent %d, recover %v; want 0.25 journaled + 0.5 bound, only the open trial sent again", res.PriorSpent, res.Resent, res.Recover)
 	}
 }
