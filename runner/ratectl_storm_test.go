@@ -138,8 +138,13 @@ func testRefusingEverything(t *testing.T, retryAfter time.Duration) {
 		if failed < 32 || failed > 2*conc+32 || failed+interrupted != len(m.recs) {
 			t.Errorf("%d failed and %d interrupted of %d records: want the run stopped soon after 32 failures", failed, interrupted, len(m.recs))
 		}
-		if m.elapsed > DefaultRetry.MaxElapsed/2 {
-			t.Errorf("run took %v, want at most half of MaxElapsed %v", m.elapsed, DefaultRetry.MaxElapsed)
+		// Usually 30-60 s of fake time; now and then the rate falls to
+		// near its floor before 32 trials have used up their attempts and
+		// the stop takes minutes (2m26s in 1 of 32 runs of the code before
+		// the throughput work, 3m42s once in CI under load): what the
+		// promise bounds is MaxElapsed.
+		if m.elapsed > DefaultRetry.MaxElapsed {
+			t.Errorf("run took %v, want at most MaxElapsed %v", m.elapsed, DefaultRetry.MaxElapsed)
 		}
 	})
 }
